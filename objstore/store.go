@@ -117,6 +117,12 @@ func Open(ctx context.Context, location string) (Store, error) {
 	case ok:
 		return o(ctx, u)
 	case scheme == "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("objstore: file location %q names host %q: use file:///absolute/path or a plain path", location, u.Host)
+		}
+		if u.Path == "" {
+			return nil, fmt.Errorf("objstore: file location %q has no path: use file:///absolute/path or a plain path", location)
+		}
 		return NewDir(u.Path)
 	case scheme == "mem":
 		return SharedMemory(u.Host + u.Path), nil
@@ -147,18 +153,37 @@ type prefixed struct {
 	p string
 }
 
+// Each method validates the name as given, so an error names what the
+// caller passed rather than the prefixed key.
+
 func (p *prefixed) Get(ctx context.Context, name string) ([]byte, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
 	return p.s.Get(ctx, p.p+name)
 }
+
 func (p *prefixed) Put(ctx context.Context, name string, data []byte) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
 	return p.s.Put(ctx, p.p+name, data)
 }
+
 func (p *prefixed) PutIfAbsent(ctx context.Context, name string, data []byte) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
 	return p.s.PutIfAbsent(ctx, p.p+name, data)
 }
+
 func (p *prefixed) Delete(ctx context.Context, name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
 	return p.s.Delete(ctx, p.p+name)
 }
+
 func (p *prefixed) List(ctx context.Context, prefix string) ([]string, error) {
 	names, err := p.s.List(ctx, p.p+prefix)
 	if err != nil {
@@ -169,6 +194,7 @@ func (p *prefixed) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	return names, nil
 }
+
 func (p *prefixed) Location() string {
 	return strings.TrimSuffix(Location(p.s), "/") + "/" + strings.TrimSuffix(p.p, "/")
 }
