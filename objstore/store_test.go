@@ -53,19 +53,8 @@ func TestConformanceOpenMem(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The store is shared by name: empty it for this subtest.
-		clear := func() {
-			names, err := s.List(context.Background(), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, n := range names {
-				if err := s.Delete(context.Background(), n); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		clear()
-		t.Cleanup(clear)
+		emptyStore(t, s)
+		t.Cleanup(func() { emptyStore(t, s) })
 		return s
 	})
 }
@@ -158,6 +147,7 @@ func TestOpenRegisteredScheme(t *testing.T) {
 func TestPrefixed(t *testing.T) {
 	ctx := t.Context()
 	inner := objstore.SharedMemory("prefixed-test")
+	t.Cleanup(func() { emptyStore(t, inner) })
 	p := objstore.Prefixed(inner, "/ckpt/q1/")
 	if err := p.Put(ctx, "offsets/1", []byte("o1")); err != nil {
 		t.Fatal(err)
