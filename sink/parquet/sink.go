@@ -36,6 +36,10 @@ type Sink struct {
 	dataCols   []int         // indices of the other columns in schema
 	props      *pq.WriterProperties
 	arrProps   pqarrow.ArrowWriterProperties
+	// buf holds the part being encoded. It is reused across parts and
+	// batches: like io.Writer, a Store must not retain the data given to
+	// Put after it returns.
+	buf bytes.Buffer
 
 	mmu     sync.Mutex // guards the metrics below
 	last    batchMetrics
@@ -308,7 +312,6 @@ type fileWriter struct {
 	next    int // next part number
 	files   []FileEntry
 
-	buf  bytes.Buffer
 	fw   *pqarrow.FileWriter
 	rows int64 // rows in the open part
 
@@ -416,8 +419,8 @@ func (w *fileWriter) flushGroup() error {
 	}
 	defer rec.Release()
 	if w.fw == nil {
-		w.buf.Reset()
-		fw, err := pqarrow.NewFileWriter(w.s.dataSchema, &w.buf, w.s.props, w.s.arrProps)
+		w.s.buf.Reset()
+		fw, err := pqarrow.NewFileWriter(w.s.dataSchema, &w.s.buf, w.s.props, w.s.arrProps)
 		if err != nil {
 			return fmt.Errorf("parquet: batch %d: starting a Parquet file: %w", w.batchID, err)
 		}
@@ -489,7 +492,7 @@ func (w *fileWriter) finish() error {
 	if err != nil {
 		return fmt.Errorf("parquet: batch %d: finishing Parquet file %s: %w", w.batchID, name, err)
 	}
-	data := w.buf.Bytes()
+	data := w.s.buf.Bytes()
 	if err := w.s.store.Put(w.ctx, name, data); err != nil {
 		return fmt.Errorf("parquet: batch %d: writing %s to %s: %w (nothing is committed; retry the batch)",
 			w.batchID, name, objstore.Location(w.s.store), err)
