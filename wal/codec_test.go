@@ -98,15 +98,25 @@ func TestGoldenMetadata(t *testing.T) {
 	}
 }
 
-// The example entry of docs/format must decode: the page and the code agree.
-func TestGoldenMatchesSpecExample(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "offsets.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) != 4 || lines[0] != "v1" || lines[3] != "-" {
-		t.Fatalf("golden offsets entry %q: want v1, a header, and two source lines, the second \"-\"", data)
+// Each format page shows its golden file as its example: the pages and the
+// code agree.
+func TestFormatPagesShowGoldens(t *testing.T) {
+	for golden, page := range map[string]string{
+		"offsets.golden":  "offsets-log.md",
+		"commits.golden":  "commits-log.md",
+		"metadata.golden": "metadata.md",
+	} {
+		want, err := os.ReadFile(filepath.Join("testdata", golden))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := os.ReadFile(filepath.Join("..", "docs", "format", page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(doc, append([]byte("```\n"), want...)) {
+			t.Errorf("docs/format/%s does not show testdata/%s as its example:\n%s", page, golden, want)
+		}
 	}
 }
 
