@@ -39,8 +39,9 @@ func Rows(rec arrow.RecordBatch) [][]any {
 }
 
 // RowsOf returns the rows of all recs, one after the other, as Rows does.
+// The result is empty, not nil, when there are no rows.
 func RowsOf(recs []arrow.RecordBatch) [][]any {
-	var out [][]any
+	out := [][]any{}
 	for _, rec := range recs {
 		out = append(out, Rows(rec)...)
 	}
