@@ -39,7 +39,8 @@
 // # Memory
 //
 // Each part file is encoded into memory and then stored with one Put, so a
-// batch holds about one target file size of buffers at a time. The input
+// batch holds about one target file size of encoded bytes, plus up to one
+// row group of gathered rows, at a time. The input
 // records are borrowed, never released; rows of a partition are gathered
 // with the take kernel into arrays from the sink's allocator, released
 // before AddBatch returns.

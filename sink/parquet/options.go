@@ -103,9 +103,10 @@ func WithCompression(comp Compression) Option {
 }
 
 // WithTargetFileSize sets the size at which the sink rolls to a new part
-// file within a batch (default 128 MiB). The size is checked after every
-// chunk of rows written, so a file may exceed the target by about one chunk
-// (at most 65536 rows or the row group size, whichever is smaller).
+// file within a batch (default 128 MiB). Rows are encoded in row groups of
+// at most a quarter of the target in Arrow bytes, and the part's size is
+// checked after each row group, so a part exceeds the target by less than
+// one row group.
 func WithTargetFileSize(bytes int64) Option {
 	return func(c *config) { c.targetFileSize = bytes }
 }

@@ -809,3 +809,66 @@ func TestReadCommittedDetectsDamage(t *testing.T) {
 		t.Errorf("ReadCommitted over a deleted file = %v, want an error saying it was deleted", err)
 	}
 }
+
+func TestPartitionedAllTypes(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	store := objstore.NewMemory()
+	// Partitioning by a bool with nulls splits every record, so every
+	// column type goes through the take kernel.
+	s := newSink(t, store, allTypesSchema, WithPartitionBy("b"), WithAllocator(mem))
+	in := []arrow.RecordBatch{allTypesRecord(mem, 0, 300), allTypesRecord(mem, 300, 300)}
+	defer releaseAll(in)
+	if err := s.AddBatch(ctx, 0, in); err != nil {
+		t.Fatal(err)
+	}
+	files, err := CommittedFiles(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"b=__HIVE_DEFAULT_PARTITION__/part-00000000000000000000-00000.snappy.parquet",
+		"b=false/part-00000000000000000000-00001.snappy.parquet",
+		"b=true/part-00000000000000000000-00002.snappy.parquet",
+	}
+	if got := filePaths(files); !slices.Equal(got, want) {
+		t.Fatalf("files = %v, want %v", got, want)
+	}
+	out := readAll(t, store, mem)
+	defer releaseAll(out)
+	if got, want := sortedRows(out), sortedRows(in); !slices.Equal(got, want) {
+		t.Errorf("rows differ: got %d, want %d", len(got), len(want))
+	}
+}
+
+func TestMetricsDuringAddBatch(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	s := newSink(t, objstore.NewMemory(), eventSchema, WithPartitionBy("city"), WithAllocator(mem))
+	rec := eventRecord(mem, 0, 100)
+	defer rec.Release()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for id := range int64(20) {
+			if err := s.AddBatch(ctx, id, []arrow.RecordBatch{rec}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if m := s.Metrics(); m["batchId"] != "19" || m["numRows"] != "100" {
+				t.Errorf("Metrics after 20 batches = %v", m)
+			}
+			return
+		default:
+			_ = s.Metrics()
+			_ = s.Description()
+		}
+	}
+}
