@@ -92,3 +92,19 @@ func TestNewerLogVersionIsRefused(t *testing.T) {
 		t.Error("AddBatch over an unreadable entry succeeded; it must not overwrite or skip it silently")
 	}
 }
+
+// TestFormatPageShowsGolden keeps the example in the format page equal to
+// the golden entry.
+func TestFormatPageShowsGolden(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "..", "docs", "format", "parquet-sink.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "log-entry-v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(page, append([]byte("```\n"), golden...)) {
+		t.Errorf("docs/format/parquet-sink.md does not show testdata/log-entry-v1.golden verbatim; copy it into the page")
+	}
+}
