@@ -128,7 +128,7 @@ func decimalScale(arr arrow.Array) int32 {
 // Format returns cell i of arr as display text: NullString for null,
 // timestamps as "2006-01-02 15:04:05" in UTC (with fractional seconds when
 // not zero), dates as "2006-01-02", floats in the shortest form that reads
-// back exactly, binary as hex bytes "[0A FF]", and everything else as its
+// back exactly (with ".0" on whole numbers: "3.0", "1e+21"), binary as hex bytes "[0A FF]", and everything else as its
 // Go value or the array's ValueStr.
 func Format(arr arrow.Array, i int) string {
 	if arr.IsNull(i) {
@@ -136,9 +136,9 @@ func Format(arr arrow.Array, i int) string {
 	}
 	switch a := arr.(type) {
 	case *array.Float16:
-		return strconv.FormatFloat(float64(a.Value(i).Float32()), 'g', -1, 32)
+		return formatFloat(float64(a.Value(i).Float32()), 32)
 	case *array.Float32:
-		return strconv.FormatFloat(float64(a.Value(i)), 'g', -1, 32)
+		return formatFloat(float64(a.Value(i)), 32)
 	case *array.Date32, *array.Date64:
 		return Value(arr, i).(time.Time).Format(time.DateOnly)
 	}
@@ -156,7 +156,7 @@ func formatValue(v any) string {
 	case uint64:
 		return strconv.FormatUint(v, 10)
 	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
+		return formatFloat(v, 64)
 	case bool:
 		return strconv.FormatBool(v)
 	case time.Time:
@@ -174,6 +174,16 @@ func formatValue(v any) string {
 		return b.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// formatFloat returns the shortest text that reads back as v, with ".0"
+// added to whole numbers so that a float never looks like an integer.
+func formatFloat(v float64, bitSize int) string {
+	s := strconv.FormatFloat(v, 'g', -1, bitSize)
+	if !strings.ContainsAny(s, ".eIN") {
+		s += ".0"
+	}
+	return s
 }
 
 // SortRows sorts rows in place into a total order, so that two sets of rows

@@ -130,6 +130,17 @@ func TestValueDictionaryAndSlice(t *testing.T) {
 	if rows, want := Rows(sl), [][]any{{int64(2)}, {int64(3)}}; !reflect.DeepEqual(rows, want) {
 		t.Fatalf("Rows(slice) = %v, want %v", rows, want)
 	}
+	fs := arrow.NewSchema([]arrow.Field{{Name: "f", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	frec, err := Build(mem, fs, [][]any{{3.0}, {math.Copysign(0, -1)}, {1e21}, {math.Inf(-1)}, {math.NaN()}, {1.25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer frec.Release()
+	for i, want := range []string{"3.0", "-0.0", "1e+21", "-Inf", "NaN", "1.25"} {
+		if got := Format(frec.Column(0), i); got != want {
+			t.Errorf("Format(float row %d) = %q, want %q", i, got, want)
+		}
+	}
 	if rows, want := RowsOf([]arrow.RecordBatch{sl, sl}), [][]any{{int64(2)}, {int64(3)}, {int64(2)}, {int64(3)}}; !reflect.DeepEqual(rows, want) {
 		t.Fatalf("RowsOf = %v, want %v", rows, want)
 	}
