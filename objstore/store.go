@@ -25,6 +25,8 @@ import (
 //   - List returns the names that start with prefix, sorted lexicographically
 //     (byte order). Names are full keys, not relative to prefix.
 //   - Delete removes an object; deleting a missing object is not an error.
+//   - Put and PutIfAbsent do not keep data after they return (callers reuse
+//     their buffers), and Get returns a slice the caller may modify.
 //
 // Names are non-empty, use '/' as separator, and must not start with '/',
 // contain "//", "." or ".." segments, or a NUL byte: see ValidateName.
