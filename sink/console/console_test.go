@@ -182,6 +182,8 @@ func TestWriteErrorIsReportedAndRetried(t *testing.T) {
 	}
 }
 
-type switchWriter struct{ w interface{ Write([]byte) (int, error) } }
+type switchWriter struct {
+	w interface{ Write([]byte) (int, error) }
+}
 
 func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
