@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,6 +147,7 @@ type startRecord struct {
 func (s *Source) Init(ctx context.Context, meta objstore.Store) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	where := strings.TrimSuffix(objstore.Location(meta), "/") + "/" + StartObject
 	data, err := meta.Get(ctx, StartObject)
 	if objstore.IsNotExist(err) {
 		startMs := s.cfg.clock().UnixMilli()
@@ -163,17 +165,17 @@ func (s *Source) Init(ctx context.Context, meta objstore.Store) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("rate: reading or creating the start time %s in %s: %w", StartObject, objstore.Location(meta), err)
+		return fmt.Errorf("rate: reading or creating the start time %s: %w", where, err)
 	}
 	var rec startRecord
 	if err := json.Unmarshal(data, &rec); err != nil || rec.StartTimeMs == nil || rec.RowsPerSecond == nil {
-		return fmt.Errorf(`rate: %s in %s is corrupt (%q): want {"startTimeMs":N,"rowsPerSecond":N}; the checkpoint cannot be resumed without it`,
-			StartObject, objstore.Location(meta), bytes.TrimSpace(data))
+		return fmt.Errorf(`rate: %s is corrupt (%q): want {"startTimeMs":N,"rowsPerSecond":N}; the checkpoint cannot be resumed without it`,
+			where, bytes.TrimSpace(data))
 	}
 	if *rec.RowsPerSecond != s.cfg.rowsPerSecond {
-		return fmt.Errorf("rate: the checkpoint at %s was started at %d rows per second but the source is configured with WithRowsPerSecond(%d): "+
+		return fmt.Errorf("rate: %s says the checkpoint was started at %d rows per second but the source is configured with WithRowsPerSecond(%d): "+
 			"the rate of an existing checkpoint cannot change, because replayed batches must get the same timestamps; "+
-			"use WithRowsPerSecond(%d) or a new checkpoint", objstore.Location(meta), *rec.RowsPerSecond, s.cfg.rowsPerSecond, *rec.RowsPerSecond)
+			"use WithRowsPerSecond(%d) or a new checkpoint", where, *rec.RowsPerSecond, s.cfg.rowsPerSecond, *rec.RowsPerSecond)
 	}
 	s.startMicros = *rec.StartTimeMs * 1000
 	s.started = true

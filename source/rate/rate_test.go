@@ -249,7 +249,7 @@ func TestRateChangeRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("Init with a different rate succeeded")
 	}
-	for _, want := range []string{"rate: ", "started at 10 rows per second", "WithRowsPerSecond(20)", "cannot change", "new checkpoint"} {
+	for _, want := range []string{"rate: ", "/rate-start says", "started at 10 rows per second", "WithRowsPerSecond(20)", "cannot change", "new checkpoint"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -262,12 +262,12 @@ func TestRateChangeRefused(t *testing.T) {
 func TestCorruptStartObject(t *testing.T) {
 	ctx := context.Background()
 	for _, data := range []string{`not json`, `{"startTimeMs":5}`, `{}`} {
-		meta := objstore.NewMemory()
+		meta := objstore.Prefixed(objstore.NewMemory(), "sources/0")
 		if err := meta.Put(ctx, StartObject, []byte(data)); err != nil {
 			t.Fatal(err)
 		}
 		err := mustNew(t).Init(ctx, meta)
-		if err == nil || !strings.Contains(err.Error(), "is corrupt") {
+		if err == nil || !strings.Contains(err.Error(), "/sources/0/rate-start is corrupt") {
 			t.Errorf("Init over %s: error %v, want a corruption error", data, err)
 		}
 	}
