@@ -447,3 +447,20 @@ func BenchmarkRateRead(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// Later versions may add fields to rate-start; readers ignore them.
+func TestStartObjectIgnoresNewFields(t *testing.T) {
+	ctx := context.Background()
+	meta := objstore.NewMemory()
+	data := fmt.Sprintf(`{"startTimeMs":%d,"rowsPerSecond":4,"addedLater":{"x":1}}`, t0.UnixMilli())
+	if err := meta.Put(ctx, StartObject, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	s := mustNew(t, WithRowsPerSecond(4), WithStartTime(t0.Add(time.Hour)))
+	if err := s.Init(ctx, meta); err != nil {
+		t.Fatal(err)
+	}
+	if s.startMicros != t0.UnixMicro() {
+		t.Fatalf("start = %d, want the recorded %d", s.startMicros, t0.UnixMicro())
+	}
+}
