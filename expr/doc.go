@@ -1,0 +1,34 @@
+// Package expr is Sluice's expression language: a tree of column
+// references, literals and operations, bound to an Arrow schema and
+// evaluated over whole arrays.
+//
+// Build expressions with Col and Lit and their methods:
+//
+//	cond := expr.Col("value").Gt(expr.Lit(10)).And(expr.Col("kind").Eq(expr.Lit("click")))
+//	b, err := cond.Bind(schema) // resolve columns, type-check, fold constants
+//	mask, err := b.Eval(ctx, rec, mem) // a boolean array of rec.NumRows() rows; caller releases it
+//
+// Contract:
+//
+//   - An Expr is an immutable value; a Bound is immutable and safe for
+//     concurrent use. Bind reports every mistake that can be known from the
+//     schema (unknown column, with the closest name and the columns
+//     available; operand types that do not fit, naming the expression), so
+//     evaluation fails only on data: integer overflow (ErrOverflow) and
+//     division by zero (ErrDivideByZero), each naming the expression, the
+//     row and the values, as Spark does in ANSI mode.
+//   - Semantics follow Spark SQL: comparisons and arithmetic are null when
+//     an operand is null; AND and OR use three-valued (Kleene) logic; '/'
+//     divides as doubles; numeric operands widen to a common type
+//     (int32 with int64 is int64, an integer with a float is float64); a
+//     constant takes the other operand's type when it converts exactly.
+//     Constant subtrees are evaluated once, at Bind.
+//   - Eval borrows its record and returns an array the caller owns and
+//     must Release. A column reference returns the record's column
+//     retained, not copied. Arrays are allocated from the allocator given
+//     to Eval.
+//
+// Comparisons, boolean logic and casts run on arrow-go compute kernels;
+// arithmetic runs on this package's own checked loops, which find every
+// overflow and name the failing row.
+package expr
