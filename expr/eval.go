@@ -379,7 +379,27 @@ func (c *bNot) eval(ev *evalCtx) (val, error) {
 		return val{}, err
 	}
 	defer x.release()
-	return callKernel(ev, "not", nil, c.String(), x)
+	if x.sc != nil {
+		return callKernel(ev, "not", nil, c.String(), x)
+	}
+	// Invert here: arrow-go's "not" kernel reuses the input's validity
+	// bitmap without its offset, which is wrong for sliced inputs.
+	n, off := x.arr.Len(), x.arr.Data().Offset()
+	vals := memory.NewResizableBuffer(ev.mem)
+	defer vals.Release()
+	vals.Resize(int(bitutil.BytesForBits(int64(n))))
+	bitutil.InvertBitmap(x.arr.Data().Buffers()[1].Bytes(), off, n, vals.Bytes(), 0)
+	var validity *memory.Buffer
+	nulls := x.arr.NullN()
+	if nulls > 0 {
+		validity = memory.NewResizableBuffer(ev.mem)
+		defer validity.Release()
+		validity.Resize(int(bitutil.BytesForBits(int64(n))))
+		bitutil.CopyBitmap(x.arr.NullBitmapBytes(), off, n, validity.Bytes(), 0)
+	}
+	data := array.NewData(arrow.FixedWidthTypes.Boolean, n, []*memory.Buffer{validity, vals}, nil, nulls, 0)
+	defer data.Release()
+	return val{arr: array.MakeFromData(data)}, nil
 }
 
 // bIsNull is IS NULL or, with not, IS NOT NULL.
@@ -409,9 +429,18 @@ func (c *bIsNull) eval(ev *evalCtx) (val, error) {
 	if x.arr.DataType().ID() == arrow.NULL || x.arr.NullN() == 0 {
 		return val{sc: scalar.NewBooleanScalar(x.arr.DataType().ID() == arrow.NULL != c.not)}, nil
 	}
-	kernel := "is_null"
+	// Read the validity bitmap directly: arrow-go's is_not_null kernel
+	// ignores the offset of a sliced input.
+	n := x.arr.Len()
+	buf := memory.NewResizableBuffer(ev.mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(n))))
 	if c.not {
-		kernel = "is_not_null"
+		bitutil.CopyBitmap(x.arr.NullBitmapBytes(), x.arr.Data().Offset(), n, buf.Bytes(), 0)
+	} else {
+		bitutil.InvertBitmap(x.arr.NullBitmapBytes(), x.arr.Data().Offset(), n, buf.Bytes(), 0)
 	}
-	return callKernel(ev, kernel, nil, c.String(), x)
+	data := array.NewData(arrow.FixedWidthTypes.Boolean, n, []*memory.Buffer{nil, buf}, nil, 0, 0)
+	buf.Release()
+	defer data.Release()
+	return val{arr: array.MakeFromData(data)}, nil
 }
