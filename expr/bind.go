@@ -31,6 +31,14 @@ type binder struct {
 	root   string
 }
 
+// where is " in <whole expression>" unless part is the whole expression.
+func (b *binder) where(part string) string {
+	if part == b.root {
+		return ""
+	}
+	return " in " + b.root
+}
+
 // in names the whole expression when the failing part is smaller, so an
 // error says where the mistake is.
 func (b *binder) in(part string) string {
@@ -71,7 +79,7 @@ func (c *colNode) bind(b *binder) (bnode, error) {
 	fields := b.schema.Fields()
 	if idx := b.schema.FieldIndices(c.name); len(idx) > 0 {
 		if len(idx) > 1 {
-			return nil, fmt.Errorf("expr: column %q in %s is ambiguous: the schema has %d columns of that name; rename them first", c.name, b.root, len(idx))
+			return nil, fmt.Errorf("expr: column %q%s is ambiguous: the schema has %d columns of that name; rename them first", c.name, b.where(c.name), len(idx))
 		}
 		f := fields[idx[0]]
 		return &bCol{name: c.name, field: f.Name, idx: idx[0], top: f.Type, typ: f.Type, null: f.Nullable, meta: f.Metadata}, nil
@@ -90,8 +98,8 @@ func (c *colNode) bind(b *binder) (bnode, error) {
 	for i, f := range fields {
 		names[i] = f.Name
 	}
-	return nil, fmt.Errorf("expr: %w %q in %s;%s available columns: %s",
-		ErrUnknownColumn, c.name, b.root, suggest(c.name, names), listNames(names))
+	return nil, fmt.Errorf("expr: %w %q%s;%s available columns: %s",
+		ErrUnknownColumn, c.name, b.where(c.name), suggest(c.name, names), listNames(names))
 }
 
 func (b *binder) bindNested(name string, top int, head, rest []string) (bnode, error) {
@@ -102,8 +110,8 @@ func (b *binder) bindNested(name string, top int, head, rest []string) (bnode, e
 	for _, part := range rest {
 		st, ok := typ.(*arrow.StructType)
 		if !ok {
-			return nil, fmt.Errorf("expr: %w %q in %s: %s is %s, not a struct, so it has no field %q",
-				ErrUnknownColumn, name, b.root, walked, typ, part)
+			return nil, fmt.Errorf("expr: %w %q%s: %s is %s, not a struct, so it has no field %q",
+				ErrUnknownColumn, name, b.where(name), walked, typ, part)
 		}
 		i, ok := st.FieldIdx(part)
 		if !ok {
@@ -111,13 +119,13 @@ func (b *binder) bindNested(name string, top int, head, rest []string) (bnode, e
 			for j, sf := range st.Fields() {
 				names[j] = sf.Name
 			}
-			return nil, fmt.Errorf("expr: %w %q in %s: struct %s has no field %q;%s its fields: %s",
-				ErrUnknownColumn, name, b.root, walked, part, suggest(part, names), listNames(names))
+			return nil, fmt.Errorf("expr: %w %q%s: struct %s has no field %q;%s its fields: %s",
+				ErrUnknownColumn, name, b.where(name), walked, part, suggest(part, names), listNames(names))
 		}
 		sf := st.Field(i)
 		switch sf.Type.ID() {
 		case arrow.SPARSE_UNION, arrow.DENSE_UNION, arrow.RUN_END_ENCODED:
-			return nil, fmt.Errorf("expr: field %q in %s is of type %s, which cannot be read out of a struct yet; flatten the struct before the query", name, b.root, sf.Type)
+			return nil, fmt.Errorf("expr: field %q%s is of type %s, which cannot be read out of a struct yet; flatten the struct before the query", name, b.where(name), sf.Type)
 		}
 		col.path = append(col.path, i)
 		col.null = col.null || sf.Nullable

@@ -1,0 +1,18 @@
+// Package plan holds Sluice's logical plan: the tree of relational
+// operations a streaming query is made of, independent of how it runs.
+//
+// Nodes are built by constructors that check them as they are built:
+// NewProject and NewFilter bind their expressions to the input's schema
+// (so an unknown column or a type error is reported where the query is
+// written, naming the expression), refuse duplicate output names and
+// non-boolean conditions. A built Node is immutable and knows its output
+// Schema.
+//
+// Scan is a leaf reading one of the query's sources, by index in the
+// query's source list. Sources lists the scans of a plan in order.
+//
+// OutputMode is how results are written (Spark's append, update,
+// complete); CheckStreaming says whether a plan can run in a mode, with
+// Spark's messages when it cannot. Explain prints a plan as Spark's
+// "== Logical Plan ==" tree.
+package plan
