@@ -1,0 +1,188 @@
+package incremental
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/plan"
+)
+
+// Pipeline is the physical form of a logical plan: the operators each
+// source's records run through, in order. It implements the plan contract
+// of the micro-batch driver (OutputSchema, Process, NeedsNoDataBatch). A
+// Pipeline of stateless operators is safe for concurrent Process calls.
+type Pipeline struct {
+	scan *plan.Scan
+	ops  []Operator // from the scan up to the root
+	out  *arrow.Schema
+}
+
+// Build turns root into a Pipeline whose operators allocate from mem
+// (memory.DefaultAllocator if nil). The plan must be a chain of Project
+// and Filter nodes over one Scan, each built by the plan package's
+// constructors; any other node is refused with an error naming it.
+func Build(root plan.Node, mem memory.Allocator) (*Pipeline, error) {
+	if root == nil {
+		return nil, errors.New("incremental: Build: plan is nil")
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	var ops []Operator
+	n := root
+	for {
+		switch node := n.(type) {
+		case *plan.Scan:
+			if node.Out == nil {
+				return nil, fmt.Errorf("incremental: Build: %s has no schema", node)
+			}
+			// ops were collected from the root down; run them upward.
+			for i, j := 0, len(ops)-1; i < j; i, j = i+1, j-1 {
+				ops[i], ops[j] = ops[j], ops[i]
+			}
+			return &Pipeline{scan: node, ops: ops, out: root.Schema()}, nil
+		case *plan.Project:
+			bound := node.Bound()
+			if len(bound) == 0 || bound[0] == nil {
+				return nil, fmt.Errorf("incremental: Build: %s was not built with plan.NewProject, so its expressions are not bound", node)
+			}
+			op, err := NewProject(bound, mem)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+			n = node.Input
+		case *plan.Filter:
+			if node.Bound() == nil {
+				return nil, fmt.Errorf("incremental: Build: %s was not built with plan.NewFilter, so its condition is not bound", node)
+			}
+			op, err := NewFilter(node.Bound(), node.Schema(), mem)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+			n = node.Input
+		case nil:
+			return nil, errors.New("incremental: Build: a plan node has a nil input")
+		default:
+			return nil, fmt.Errorf("incremental: Build: no physical operator for plan node %T (%s); this version runs Scan, Project and Filter", n, n)
+		}
+	}
+}
+
+// OutputSchema is the schema of every record Process returns.
+func (p *Pipeline) OutputSchema() *arrow.Schema { return p.out }
+
+// Process runs rec, a record read from source sourceIndex, through the
+// operators. rec is borrowed; the returned records are owned by the
+// caller, who releases them. No records are returned when every row was
+// filtered out. rec must have the scan's schema (column names and types;
+// metadata may differ).
+func (p *Pipeline) Process(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	if sourceIndex != p.scan.Source {
+		return nil, fmt.Errorf("incremental: got a record from source %d, but the plan reads only source %d (%s)",
+			sourceIndex, p.scan.Source, p.scan.Name)
+	}
+	if err := checkSchema(rec.Schema(), p.scan.Out); err != nil {
+		return nil, fmt.Errorf("incremental: record from source %d (%s) does not match the source's schema: %w; a source must produce records of the schema it declares",
+			sourceIndex, p.scan.Name, err)
+	}
+	if rec.NumRows() == 0 {
+		return nil, nil
+	}
+	cur, owned := rec, false
+	if !rec.Schema().Equal(p.scan.Out) {
+		// Same columns, other metadata: relabel so outputs carry the
+		// plan's schema.
+		cur, owned = array.NewRecordBatch(p.scan.Out, rec.Columns(), rec.NumRows()), true
+	}
+	for _, op := range p.ops {
+		out, err := op.Process(ctx, cur)
+		if owned {
+			cur.Release()
+		}
+		if err != nil {
+			return nil, err
+		}
+		if out == nil {
+			return nil, nil
+		}
+		cur, owned = out, true
+	}
+	if !owned {
+		cur.Retain()
+	}
+	return []arrow.RecordBatch{cur}, nil
+}
+
+func checkSchema(got, want *arrow.Schema) error {
+	if got.NumFields() != want.NumFields() {
+		return fmt.Errorf("it has %d columns (%s), the source declares %d (%s)",
+			got.NumFields(), columnList(got), want.NumFields(), columnList(want))
+	}
+	for i, w := range want.Fields() {
+		g := got.Field(i)
+		if g.Name != w.Name || !arrow.TypeEqual(g.Type, w.Type) {
+			return fmt.Errorf("column %d is %q %s, the source declares %q %s", i, g.Name, g.Type, w.Name, w.Type)
+		}
+	}
+	return nil
+}
+
+func columnList(s *arrow.Schema) string {
+	parts := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		parts[i] = f.Name + " " + f.Type.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Stateful reports whether any operator keeps state across batches. No
+// operator of this version does, so it is false.
+func (p *Pipeline) Stateful() bool { return false }
+
+// NeedsNoDataBatch is the hook the driver calls when no source has new
+// data: it reports whether a batch should still run because, with the
+// watermark at watermarkMs, a stateful operator could emit final results
+// or evict state. Stateless operators never need one, so it is false.
+func (p *Pipeline) NeedsNoDataBatch(watermarkMs int64) bool { return false }
+
+// Explain prints the physical plan, operators with their bound
+// expressions (implicit casts and folded constants visible):
+//
+//	== Physical Plan ==
+//	ProjectExec [timestamp, (value * 5) AS reading]
+//	+- FilterExec (value > 0)
+//	   +- ScanExec rate (source 0), [timestamp, value]
+func (p *Pipeline) Explain() string {
+	name := p.scan.Name
+	if name == "" {
+		name = "source"
+	}
+	cols := make([]string, p.scan.Out.NumFields())
+	for i, f := range p.scan.Out.Fields() {
+		cols[i] = f.Name
+	}
+	node := &explainNode{label: "ScanExec " + name + " (source " + strconv.Itoa(p.scan.Source) + "), [" + strings.Join(cols, ", ") + "]"}
+	for _, op := range p.ops {
+		node = &explainNode{label: fmt.Sprint(op), kids: []*explainNode{node}}
+	}
+	var sb strings.Builder
+	sb.WriteString("== Physical Plan ==\n")
+	plan.TreeString(&sb, node, func(n *explainNode) string { return n.label })
+	return sb.String()
+}
+
+type explainNode struct {
+	label string
+	kids  []*explainNode
+}
+
+func (n *explainNode) Children() []*explainNode { return n.kids }
