@@ -90,6 +90,9 @@ func (p *Pipeline) Process(ctx context.Context, sourceIndex int, rec arrow.Recor
 		return nil, fmt.Errorf("incremental: got a record from source %d, but the plan reads only source %d (%s)",
 			sourceIndex, p.scan.Source, p.scan.Name)
 	}
+	if rec == nil {
+		return nil, fmt.Errorf("incremental: Process: record from source %d is nil", sourceIndex)
+	}
 	if err := checkSchema(rec.Schema(), p.scan.Out); err != nil {
 		return nil, fmt.Errorf("incremental: record from source %d (%s) does not match the source's schema: %w; a source must produce records of the schema it declares",
 			sourceIndex, p.scan.Name, err)

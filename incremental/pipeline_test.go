@@ -498,6 +498,9 @@ func TestBuildAndInputErrors(t *testing.T) {
 	if _, err := p.Process(ctx, 2, other); err == nil || !strings.Contains(err.Error(), `column 1 is "b" int64, the source declares "b" int32`) {
 		t.Errorf("schema mismatch: %v", err)
 	}
+	if _, err := p.Process(ctx, 2, nil); err == nil || !strings.Contains(err.Error(), "record from source 2 is nil") {
+		t.Errorf("nil record: %v", err)
+	}
 	// A scan alone passes records through unchanged.
 	outs, err := p.Process(ctx, 2, rec)
 	if err != nil || len(outs) != 1 || outs[0] != rec {
