@@ -1,4 +1,3 @@
-// Package lint holds checks on the shape of the code base itself.
 package lint
 
 import (

@@ -1,5 +1,3 @@
-// Package readme keeps the README's Go example honest: it must be the same
-// program as example/main.go, which this test builds and runs.
 package readme
 
 import (
