@@ -3,10 +3,14 @@
 #   MinIO (built from its Go module, cached under tools/ keyed by version)
 #   a Kafka-protocol broker (cmd/sluice-devkafka, three brokers on fixed ports)
 # Endpoints are written to .services/env (sourceable shell, KEY=VALUE).
+# Environment: SLUICE_MINIO_PORT, SLUICE_MINIO_CONSOLE_PORT, SLUICE_KAFKA_PORTS
+# choose ports; SLUICE_SERVICES_DIR moves the state directory (.services) so
+# that a second, private set of servers can run beside the shared one.
 #
 #   scripts/services.sh install   build what is missing
 #   scripts/services.sh up        install if needed, start what is not running, wait until healthy
 #   scripts/services.sh down      stop both and remove their data
+#   scripts/services.sh restart-minio   stop MinIO and start it again, keeping its data
 #   scripts/services.sh status
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +24,8 @@ MINIO_USER=sluiceadmin
 MINIO_PASSWORD=sluiceadmin-secret
 KAFKA_PORTS=${SLUICE_KAFKA_PORTS:-19092,19093,19094}
 KAFKA_BIN="$ROOT/tools/sluice-devkafka"
-STATE="$ROOT/.services"
+STATE=${SLUICE_SERVICES_DIR:-$ROOT/.services}
+case "$STATE" in /*) ;; *) STATE="$ROOT/$STATE" ;; esac
 
 log() { echo "services: $*" >&2; }
 
@@ -66,13 +71,20 @@ wait_tcp() { # port seconds
 	return 1
 }
 
-up_minio() {
-	if alive "$STATE/minio.pid"; then return; fi
-	rm -rf "$STATE/minio-data" && mkdir -p "$STATE/minio-data"
+up_minio() { # [keep]: keep the data directory (restart)
+	if alive "$STATE/minio.pid"; then
+		# Running, perhaps just restarted by another process: wait until it serves.
+		if wait_http "$MINIO_PORT" /minio/health/ready 60; then return; fi
+		log "MinIO (pid $(cat "$STATE/minio.pid")) runs but is not ready on 127.0.0.1:$MINIO_PORT; its log:"
+		tail -20 "$STATE/minio.log" >&2
+		exit 1
+	fi
+	if [ "${1:-}" != keep ]; then rm -rf "$STATE/minio-data" "$STATE/minio.log"; fi
+	mkdir -p "$STATE/minio-data"
 	MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD MINIO_BROWSER=off \
 		nohup "$MINIO_BIN" server --quiet --address "127.0.0.1:$MINIO_PORT" \
 		--console-address "127.0.0.1:$MINIO_CONSOLE_PORT" "$STATE/minio-data" \
-		>"$STATE/minio.log" 2>&1 &
+		>>"$STATE/minio.log" 2>&1 &
 	echo $! >"$STATE/minio.pid"
 	if ! wait_http "$MINIO_PORT" /minio/health/ready 60; then
 		log "MinIO did not become ready on 127.0.0.1:$MINIO_PORT; its log:"
@@ -134,6 +146,14 @@ up)
 	write_env
 	cat "$STATE/env"
 	;;
+restart-minio)
+	# Stop MinIO and start it again on the same address with the same data.
+	mkdir -p "$STATE"
+	install_minio
+	stop_pid "$STATE/minio.pid"
+	up_minio keep
+	write_env
+	;;
 down)
 	stop_pid "$STATE/minio.pid"
 	stop_pid "$STATE/kafka.pid"
@@ -145,7 +165,7 @@ status)
 	alive "$STATE/kafka.pid" && echo "kafka: running (pid $(cat "$STATE/kafka.pid"))" || echo "kafka: stopped"
 	;;
 *)
-	echo "usage: $0 install|up|down|status" >&2
+	echo "usage: $0 install|up|down|restart-minio|status" >&2
 	exit 2
 	;;
 esac

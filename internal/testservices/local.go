@@ -15,13 +15,25 @@ import (
 	"time"
 )
 
-// The local provider's files, relative to the repository root.
-const (
-	servicesScript = "scripts/services.sh"
-	servicesDir    = ".services"
-	envFile        = ".services/env"
-	lockFile       = ".services/lock"
-)
+// servicesScript is the script that manages the local servers, relative to
+// the repository root.
+const servicesScript = "scripts/services.sh"
+
+// servicesDirEnv names the directory where scripts/services.sh keeps the
+// servers' state (env, PID files, data, logs); the default is .services at
+// the repository root. Tests use it to run a private set of servers.
+const servicesDirEnv = "SLUICE_SERVICES_DIR"
+
+// stateDir returns the services' state directory.
+func stateDir(root string) string {
+	if d := os.Getenv(servicesDirEnv); d != "" {
+		if filepath.IsAbs(d) {
+			return d
+		}
+		return filepath.Join(root, d)
+	}
+	return filepath.Join(root, ".services")
+}
 
 // scriptTimeout bounds one run of scripts/services.sh; the first run builds
 // MinIO from source, which takes minutes.
@@ -38,7 +50,7 @@ func (e localEnv) minio() (S3Endpoint, error) {
 		Region:    e["SLUICE_S3_REGION"],
 	}
 	if ep.Endpoint == "" || ep.AccessKey == "" || ep.SecretKey == "" {
-		return S3Endpoint{}, fmt.Errorf("%s lacks SLUICE_S3_ENDPOINT, SLUICE_S3_ACCESS_KEY or SLUICE_S3_SECRET_KEY", envFile)
+		return S3Endpoint{}, errors.New("the services env file lacks SLUICE_S3_ENDPOINT, SLUICE_S3_ACCESS_KEY or SLUICE_S3_SECRET_KEY")
 	}
 	if rest, ok := strings.CutPrefix(ep.Endpoint, "https://"); ok {
 		ep.Endpoint, ep.Secure = rest, true
@@ -59,7 +71,7 @@ func (e localEnv) kafka() ([]string, error) {
 		}
 	}
 	if len(brokers) == 0 {
-		return nil, fmt.Errorf("%s lacks SLUICE_KAFKA_BROKERS", envFile)
+		return nil, errors.New("the services env file lacks SLUICE_KAFKA_BROKERS")
 	}
 	return brokers, nil
 }
@@ -112,18 +124,19 @@ func findRoot(dir string) (string, error) {
 }
 
 func readEnv(root string) (localEnv, error) {
-	data, err := os.ReadFile(filepath.Join(root, envFile))
+	path := filepath.Join(stateDir(root), "env")
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	env, err := parseEnv(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", envFile, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return env, nil
 }
 
-// localService returns what get extracts from .services/env once healthy
+// localService returns what get extracts from the services' env file once healthy
 // accepts it, running "scripts/services.sh up" under the lock if needed.
 func localService[T any](get func(localEnv) (T, error), healthy func(T) error) (T, error) {
 	var zero T
@@ -203,14 +216,16 @@ func localRestartMinIO() error {
 // lockServices takes the exclusive lock on .services/lock, waiting for
 // other processes that hold it (one may be building MinIO).
 func lockServices(root string) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Join(root, servicesDir), 0o755); err != nil {
+	dir := stateDir(root)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout+time.Minute)
 	defer cancel()
-	unlock, err = lockFileExclusive(ctx, filepath.Join(root, lockFile))
+	path := filepath.Join(dir, "lock")
+	unlock, err = lockFileExclusive(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", lockFile, err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return unlock, nil
 }
