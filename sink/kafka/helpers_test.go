@@ -297,3 +297,8 @@ func buildRecord(t testing.TB, mem memory.Allocator, schema *arrow.Schema, rows 
 	}
 	return rec
 }
+
+var topicSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "topic", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "value", Type: arrow.BinaryTypes.String, Nullable: true},
+}, nil)
