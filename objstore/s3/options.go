@@ -144,8 +144,9 @@ func WithMultipartThreshold(bytes int64) Option {
 
 // WithRetries sets the retry policy for transient failures: at most max
 // retries after the first attempt (0 disables retries), waiting base
-// before the first retry and doubling the wait each time, up to 5s per
-// wait, with random jitter. The default is 8 retries from 100ms.
+// before the first retry and doubling the wait each time, up to 5s (or
+// base, if larger) per wait, each scaled by a random factor in [0.5, 1).
+// The default is 8 retries from 100ms.
 func WithRetries(max int, base time.Duration) Option {
 	return func(c *config) {
 		if max < 0 {

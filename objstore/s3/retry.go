@@ -28,8 +28,7 @@ func (e *retryError) Unwrap() error { return e.err }
 
 // retry runs op until it succeeds, fails with an error that is not
 // transient, ctx ends, or the retries run out. It returns the number of
-// attempts. The wait before retry n (from 1) is base*2^(n-1), at most
-// maxRetryWait, scaled by a random factor in [0.5, 1).
+// attempts. See backoff for the waits between attempts.
 func (s *Store) retry(ctx context.Context, op func(ctx context.Context) error) (int, error) {
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
@@ -62,13 +61,15 @@ func (s *Store) retry(ctx context.Context, op func(ctx context.Context) error) (
 	}
 }
 
-// backoff returns the wait before retry n (n >= 1).
+// backoff returns the wait before retry n (n >= 1): base·2^(n-1), capped
+// at maxRetryWait (or base if larger), scaled into [0.5, 1).
 func backoff(base time.Duration, n int) time.Duration {
+	limit := max(maxRetryWait, base)
 	d := base
-	for i := 1; i < n && d < maxRetryWait; i++ {
+	for i := 1; i < n && d < limit; i++ {
 		d *= 2
 	}
-	d = min(d, maxRetryWait)
+	d = min(d, limit)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 

@@ -571,23 +571,4 @@ func TestRetries(t *testing.T) {
 			t.Fatalf("clean PutIfAbsent over identical content = %v, want fs.ErrExist", err)
 		}
 	})
-	t.Run("CanceledDuringBackoff", func(t *testing.T) {
-		bucket := testservices.NewBucket(t, ep)
-		ft := &faultyTransport{next: http.DefaultTransport, method: http.MethodPut}
-		s, err := s3.Open(t.Context(), "s3://"+bucket, append(credOpts(ep), s3.WithHTTPTransport(ft), s3.WithRetries(5, time.Hour/60))...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ft.inject(faultSlowDown, faultSlowDown)
-		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		err = s.Put(ctx, "a", []byte("x"))
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("Put whose context ended during a 1-minute backoff = %v, want context.DeadlineExceeded", err)
-		}
-		if d := time.Since(start); d > 10*time.Second {
-			t.Fatalf("Put returned %v after its context ended", d)
-		}
-	})
 }
