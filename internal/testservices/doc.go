@@ -20,7 +20,13 @@
 //     "scripts/services.sh down".
 //
 // The environment variable SLUICE_TEST_PROVIDER=docker or =local forces a
-// provider instead of probing Docker.
+// provider instead of probing Docker. SLUICE_SERVICES_DIR (default
+// .services), SLUICE_MINIO_PORT and SLUICE_KAFKA_PORTS are passed on to
+// scripts/services.sh and select another set of local servers.
+//
+// RestartMinIO stops MinIO and starts it again with the same data and
+// address, for tests of recovery from a server outage (the local provider
+// runs "scripts/services.sh restart-minio" under the lock).
 //
 // The helpers never skip a test: if a server cannot be provided, the test
 // fails with the reason (the failing command's output, the endpoint that did

@@ -193,6 +193,7 @@ func startKafkaContainer(ctx context.Context) ([]string, error) {
 			Image:        kafkaImage,
 			ExposedPorts: []string{p + "/tcp"},
 			Env: map[string]string{
+				"CLUSTER_ID":                                     "c2x1aWNlLXRlc3RzLTAwMQ",
 				"KAFKA_NODE_ID":                                  "1",
 				"KAFKA_PROCESS_ROLES":                            "broker,controller",
 				"KAFKA_LISTENERS":                                "PLAINTEXT://0.0.0.0:" + p + ",CONTROLLER://localhost:9093",
