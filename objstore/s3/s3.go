@@ -200,7 +200,10 @@ func (s *Store) probe(ctx context.Context) error {
 		return fmt.Errorf("s3: probe of conditional writes at %s: the first create failed: %w", s.location, err)
 	}
 	err := s.PutIfAbsent(ctx, name, []byte("second"))
-	if derr := s.Delete(context.WithoutCancel(ctx), name); derr != nil && err == nil {
+	// Clean up even if ctx ended meanwhile, within a bound.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if derr := s.Delete(dctx, name); derr != nil && err == nil {
 		err = derr
 	}
 	switch {
