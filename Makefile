@@ -4,7 +4,7 @@ PKGS := ./...
 # Packages with goroutines of their own: run under the race detector too.
 RACE_PKGS := ./objstore/... ./wal/... ./microbatch/... ./engine/... ./source/... ./sink/... ./dataframe/...
 
-.PHONY: all build demo test test-unit test-race fmt-check vet bench fuzz clean examples
+.PHONY: all build demo test test-unit test-race fmt-check vet bench fuzz clean services-up services-down services-restart-minio
 
 all: build
 
@@ -33,7 +33,9 @@ vet:
 
 ## bench: loop overhead and rate -> project -> Parquet throughput
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./bench/ ./microbatch/ | tee bench.out
+	$(GO) test -run '^$$' -bench 'LoopOverhead' -benchtime 300x -count 1 ./bench/ | tee bench.out
+	$(GO) test -run '^$$' -bench 'RateToParquet' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'FilterProject' -count 1 ./incremental/ | tee -a bench.out
 
 ## fuzz: run each decoder fuzzer for a short while
 fuzz:
@@ -42,3 +44,13 @@ fuzz:
 
 clean:
 	rm -rf bin demo-out bench.out
+
+## services-up / services-down: build (once), start and stop the local MinIO and Kafka servers
+services-up:
+	scripts/services.sh up
+
+services-down:
+	scripts/services.sh down
+
+services-restart-minio:
+	scripts/services.sh restart-minio

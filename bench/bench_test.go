@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"syscall"
 	"testing"
 	"time"
@@ -103,7 +105,7 @@ func BenchmarkLoopOverhead(b *testing.B) {
 		WriteStream(pq).
 		Trigger(trigger.ProcessingTime(0)).
 		Checkpoint(dir + "/ckpt").
-		Engine(engine.New()).
+		Engine(engine.New(engine.WithLogger(quiet))).
 		Start(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -163,7 +165,7 @@ func runRateToParquet(b *testing.B, c pqsink.Compression) {
 		WriteStream(pq).
 		Trigger(trigger.AvailableNow()).
 		Checkpoint(dir + "/ckpt").
-		Engine(engine.New()).
+		Engine(engine.New(engine.WithLogger(quiet))).
 		Start(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -255,3 +257,5 @@ func runBaseline(b *testing.B, codec compress.Compression) {
 	}
 	report(b, rateRows, time.Since(t0), cpuTime()-cpu0)
 }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
