@@ -345,6 +345,13 @@ func (s *Sink) AddBatch(ctx context.Context, batchID int64, records []arrow.Reco
 			return fmt.Errorf("kafka sink: batch %d: record %d has schema %s, not the schema given to Open: every record must have the query's output schema", batchID, i, r.Schema())
 		}
 	}
+	if s.cfg.guarantee == ExactlyOnce && s.producer != nil && s.markerKnown && batchID <= s.marker {
+		// A replay of a committed batch: skip before encoding it.
+		s.mmu.Lock()
+		s.skipped++
+		s.mmu.Unlock()
+		return nil
+	}
 	b, err := encode(records, s.layout, s.cfg.topic)
 	if err != nil {
 		return fmt.Errorf("%w (batch %d)", err, batchID)
@@ -388,6 +395,12 @@ func (s *Sink) addExactlyOnce(ctx context.Context, batchID int64, b *encodedBatc
 	}
 	var lastErr error
 	for attempt := 1; attempt <= maxCommitAttempts; attempt++ {
+		if s.producer != nil && s.producer.TxnStatus()&sarama.ProducerTxnFlagReady == 0 {
+			// An earlier AddBatch returned with a transaction open
+			// (its caller gave up on it): start over with a new
+			// producer, whose initialisation aborts it.
+			s.dropProducer()
+		}
 		if err := s.ensureProducer(); err != nil {
 			return s.fence(err)
 		}
