@@ -1,110 +1,23 @@
 package kafka_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/internal/testservices"
 )
 
-// brokers returns the addresses of the local Kafka-protocol cluster,
-// starting it with scripts/services.sh if it does not answer.
-// SLUICE_KAFKA_BROKERS overrides it.
+// brokers returns the addresses of the test Kafka-protocol cluster.
 func brokers(t testing.TB) []string {
 	t.Helper()
-	brokersOnce.Do(func() { brokerAddrs, brokerErr = findBrokers() })
-	if brokerErr != nil {
-		t.Fatalf("local Kafka cluster: %v", brokerErr)
-	}
-	return brokerAddrs
-}
-
-var (
-	brokersOnce sync.Once
-	brokerAddrs []string
-	brokerErr   error
-)
-
-func findBrokers() ([]string, error) {
-	if v := os.Getenv("SLUICE_KAFKA_BROKERS"); v != "" {
-		return strings.Split(v, ","), nil
-	}
-	root, err := repoRoot()
-	if err != nil {
-		return nil, err
-	}
-	envFile := filepath.Join(root, ".services", "env")
-	if addrs, err := readBrokers(envFile); err == nil && dialable(addrs) {
-		return addrs, nil
-	}
-	cmd := exec.Command("bash", filepath.Join(root, "scripts", "services.sh"), "up")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("scripts/services.sh up: %v\n%s", err, out)
-	}
-	addrs, err := readBrokers(envFile)
-	if err != nil {
-		return nil, err
-	}
-	if !dialable(addrs) {
-		return nil, fmt.Errorf("brokers %v from .services/env do not answer", addrs)
-	}
-	return addrs, nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
-func readBrokers(envFile string) ([]string, error) {
-	data, err := os.ReadFile(envFile)
-	if err != nil {
-		return nil, err
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "SLUICE_KAFKA_BROKERS="); ok && v != "" {
-			return strings.Split(v, ","), nil
-		}
-	}
-	return nil, fmt.Errorf("%s has no SLUICE_KAFKA_BROKERS", envFile)
-}
-
-func dialable(addrs []string) bool {
-	for _, a := range addrs {
-		c, err := net.DialTimeout("tcp", a, time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-	}
-	return true
+	return testservices.Kafka(t)
 }
 
 func saramaConfig() *sarama.Config {
