@@ -85,18 +85,36 @@ func newRecordBuilder(mem memory.Allocator, tp TopicPartition, maxRows int) *rec
 	return b
 }
 
-// reserve makes room for about n more rows in the current record.
-func (b *recordBuilder) reserve(n int) {
-	n = min(n, b.maxRows-b.rows)
-	if n <= 0 {
+// prepare makes room before a Kafka record batch of batchRows rows with
+// keyBytes and valueBytes of keys and values, when about expectRows more
+// rows are due in all (the rest of the range). Rows are reserved up to the
+// end of the current record; key and value bytes are projected from this
+// batch onto those rows, so that a record's data buffers are allocated
+// about once instead of growing by copies.
+func (b *recordBuilder) prepare(expectRows, batchRows, keyBytes, valueBytes int) {
+	room := b.maxRows - b.rows
+	expect := min(max(expectRows, batchRows), room)
+	if expect <= 0 {
 		return
 	}
-	b.key.Reserve(n)
-	b.value.Reserve(n)
-	b.offset.Reserve(n)
-	b.ts.Reserve(n)
-	b.tsType.Reserve(n)
-	b.headers.Reserve(n)
+	b.key.Reserve(expect)
+	b.value.Reserve(expect)
+	b.offset.Reserve(expect)
+	b.ts.Reserve(expect)
+	b.tsType.Reserve(expect)
+	b.headers.Reserve(expect)
+	grow := func(bb *array.BinaryBuilder, n int) {
+		if n == 0 || bb.DataCap() >= bb.DataLen()+n {
+			return
+		}
+		projected := n
+		if batchRows > 0 && expect > batchRows {
+			projected = int(int64(n) * int64(expect) / int64(batchRows))
+		}
+		bb.ReserveData(max(projected, bb.DataCap()))
+	}
+	grow(b.key, keyBytes)
+	grow(b.value, valueBytes)
 }
 
 // add appends one row. A nil key or value is null; no headers is a null

@@ -539,11 +539,11 @@ func TestReadCommitted(t *testing.T) {
 	topic := createTopic(t, topicName(t, ""), 1)
 	txA := txnProducer(t, topicName(t, "-a"))
 	txB := txnProducer(t, topicName(t, "-b"))
-	produce(t, topic, values(0, "plain", 3)...)         // 0-2
+	produce(t, topic, values(0, "plain", 3)...)           // 0-2
 	inTxn(t, txA, topic, true, values(0, "commit", 2)...) // 3-4, marker 5
 	inTxn(t, txA, topic, false, values(0, "abort", 2)...) // 6-7, marker 8
-	produce(t, topic, values(0, "between", 1)...)        // 9
-	if err := txB.BeginTxn(); err != nil {               // open: 10-11
+	produce(t, topic, values(0, "between", 1)...)         // 9
+	if err := txB.BeginTxn(); err != nil {                // open: 10-11
 		t.Fatal(err)
 	}
 	send(t, txB, topic, values(0, "open", 2)...)

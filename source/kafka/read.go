@@ -392,7 +392,12 @@ func (r *partitionReader) addBatch(rb *sarama.RecordBatch) {
 		tsType = TimestampTypeLogAppendTime
 		base = kafkaMillis(rb.MaxTimestamp)
 	}
-	r.b.reserve(len(rb.Records))
+	var keyBytes, valueBytes int
+	for _, rec := range rb.Records {
+		keyBytes += len(rec.Key)
+		valueBytes += len(rec.Value)
+	}
+	r.b.prepare(int(min(r.to-r.offset, math.MaxInt32)), len(rb.Records), keyBytes, valueBytes)
 	for _, rec := range rb.Records {
 		off := rb.FirstOffset + rec.OffsetDelta
 		if off < r.offset {
