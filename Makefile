@@ -15,11 +15,16 @@ build:
 demo:
 	$(GO) run ./cmd/sluice demo --duration 10s
 
-## test: formatting, vet, all tests (unit, crash, examples, integration), race detector on concurrent packages
-test: fmt-check vet test-unit test-race
+## test: formatting, vet, all tests (unit, crash, examples, against the local MinIO and Kafka servers,
+## integration), race detector on concurrent packages. Starts the servers (building MinIO once) if needed.
+test: fmt-check vet services-up test-unit test-integration test-race
 
+# Everything but integration/, whose tests restart MinIO and so run on their own afterwards.
 test-unit:
-	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -timeout 15m $$($(GO) list $(PKGS) | grep -v '/integration$$')
+
+test-integration:
+	$(GO) test -count=1 -p 1 -timeout 15m ./integration/...
 
 test-race:
 	$(GO) test -count=1 -race -timeout 15m $(RACE_PKGS)
@@ -32,10 +37,13 @@ vet:
 	$(GO) vet $(PKGS)
 
 ## bench: loop overhead and rate -> project -> Parquet throughput
-bench:
+bench: services-up
 	$(GO) test -run '^$$' -bench 'LoopOverhead' -benchtime 300x -count 1 ./bench/ | tee bench.out
 	$(GO) test -run '^$$' -bench 'RateToParquet' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'FilterProject' -count 1 ./incremental/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'KafkaSourceRead|SaramaConsumerBaseline' -benchtime 1x -count 1 ./source/kafka/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'KafkaSink' -benchtime 1x -count 1 ./sink/kafka/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'S3' -count 1 ./objstore/s3/ | tee -a bench.out
 
 ## fuzz: run each decoder fuzzer for a short while
 fuzz:

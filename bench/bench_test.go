@@ -138,18 +138,26 @@ func BenchmarkRateToParquet(b *testing.B) {
 }
 
 func runRateToParquet(b *testing.B, c pqsink.Compression) {
-	ctx := context.Background()
 	dir := b.TempDir()
+	out, err := objstore.NewDir(dir + "/out")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ckpt, err := objstore.NewDir(dir + "/ckpt")
+	if err != nil {
+		b.Fatal(err)
+	}
+	runRateToParquetOn(b, c, ckpt, out)
+}
+
+func runRateToParquetOn(b *testing.B, c pqsink.Compression, ckpt, out objstore.Store) {
+	ctx := context.Background()
 	const rps = 1_000_000
 	src, err := rate.New(
 		rate.WithRowsPerSecond(rps),
 		rate.WithStartTime(time.Now().Add(-rateRows/rps*time.Second)),
 		rate.WithMaxRowsPerTrigger(1_000_000),
 	)
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := objstore.NewDir(dir + "/out")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -164,7 +172,7 @@ func runRateToParquet(b *testing.B, c pqsink.Compression) {
 		Where(dataframe.Col("reading").Gt(dataframe.Lit(int64(100)))).
 		WriteStream(pq).
 		Trigger(trigger.AvailableNow()).
-		Checkpoint(dir + "/ckpt").
+		CheckpointStore(ckpt).
 		Engine(engine.New(engine.WithLogger(quiet))).
 		Start(ctx)
 	if err != nil {
