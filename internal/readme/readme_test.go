@@ -9,27 +9,36 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
+
+	"github.com/sluicehq/sluice/internal/testservices"
 	"github.com/sluicehq/sluice/objstore"
+	s3store "github.com/sluicehq/sluice/objstore/s3"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
-func TestReadmeExampleMatches(t *testing.T) {
+// examples maps each ```go block of the README, in order, to the program
+// it must equal.
+var examples = []string{"example", "kafkas3"}
+
+func TestReadmeExamplesMatch(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := bytes.Index(readme, []byte("```go\n"))
-	if start < 0 {
-		t.Fatal("README has no ```go block")
+	blocks := bytes.Split(readme, []byte("```go\n"))[1:]
+	if len(blocks) != len(examples) {
+		t.Fatalf("README has %d ```go blocks, want %d (one per program in %v)", len(blocks), len(examples), examples)
 	}
-	block := readme[start+len("```go\n"):]
-	block = block[:bytes.Index(block, []byte("```"))]
-	file, err := os.ReadFile(filepath.Join("example", "main.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(block, file) {
-		t.Fatal("the README's Go example differs from internal/readme/example/main.go: keep them identical")
+	for i, blk := range blocks {
+		blk = blk[:bytes.Index(blk, []byte("```"))]
+		file, err := os.ReadFile(filepath.Join(examples[i], "main.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(blk, file) {
+			t.Fatalf("README's Go block %d differs from internal/readme/%s/main.go: keep them identical", i+1, examples[i])
+		}
 	}
 }
 
@@ -57,5 +66,50 @@ func TestReadmeExampleRuns(t *testing.T) {
 	}
 	if len(files) == 0 {
 		t.Fatal("the README example committed no Parquet files")
+	}
+}
+
+// The Kafka -> Parquet on S3 example runs against the test servers.
+func TestReadmeKafkaS3ExampleRuns(t *testing.T) {
+	ep := testservices.MinIO(t)
+	brokers := testservices.Kafka(t)
+	bucket := testservices.NewBucket(t, ep)
+	cfg := sarama.NewConfig()
+	cfg.Producer.Return.Successes = true
+	p, err := sarama.NewSyncProducer(brokers, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "events", Value: sarama.StringEncoder("e")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Close()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kafkas3")
+	if out, err := exec.Command("go", "build", "-o", bin, "./kafkas3").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, bin)
+	run.Env = append(os.Environ(),
+		"AWS_ENDPOINT_URL="+ep.URL(), "AWS_ACCESS_KEY_ID="+ep.AccessKey, "AWS_SECRET_ACCESS_KEY="+ep.SecretKey,
+		"AWS_REGION="+ep.Region, "LAKE_BUCKET="+bucket, "KAFKA_BROKERS="+brokers[0])
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("running the README's Kafka example: %v\n%s", err, out)
+	}
+	st, err := s3store.Open(ctx, "s3://"+bucket+"/events", s3store.WithEndpoint(ep.Endpoint),
+		s3store.WithCredentials(ep.AccessKey, ep.SecretKey, ""), s3store.WithRegion(ep.Region), s3store.WithSecure(ep.Secure))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := parquet.CommittedFiles(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("the README's Kafka example committed no Parquet files")
 	}
 }
