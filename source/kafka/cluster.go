@@ -92,23 +92,29 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // retry runs f until it succeeds, fails for good, or has been retried
-// cfg.maxRetries times; before each retry it refreshes the metadata of
-// topics and backs off.
+// cfg.maxRetries times; before each retry it backs off and refreshes the
+// metadata of topics (all topics for none).
 func (s *Source) retry(ctx context.Context, topics []string, f func() error) error {
-	backoff := s.cfg.retryBackoff
+	return retryLoop(ctx, s.cfg.maxRetries, s.cfg.retryBackoff, func() { _ = s.client.RefreshMetadata(topics...) }, f)
+}
+
+// retryLoop runs f, and while it fails with a retriable error, waits
+// (backoff, doubling up to a second), calls refresh and runs it again, at
+// most retries more times. It returns f's last error, or ctx's.
+func retryLoop(ctx context.Context, retries int, backoff time.Duration, refresh func(), f func() error) error {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		err := f()
-		if err == nil || !retriable(err) || attempt >= s.cfg.maxRetries {
+		if err == nil || !retriable(err) || attempt >= retries {
 			return err
 		}
 		if err := sleepCtx(ctx, backoff); err != nil {
 			return err
 		}
 		backoff = min(2*backoff, time.Second)
-		_ = s.client.RefreshMetadata(topics...)
+		refresh()
 	}
 }
 

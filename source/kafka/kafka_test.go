@@ -620,7 +620,8 @@ func TestMissingAndDeletedTopics(t *testing.T) {
 	}
 	topic := createTopic(t, topicName(t, ""), 1)
 	produce(t, topic, values(0, "v", 3)...)
-	s := newSource(t, kafka.WithTopics(topic))
+	s := newSource(t, kafka.WithTopics(topic), kafka.WithRetries(2, 10*time.Millisecond),
+		kafka.WithSaramaConfig(func(c *sarama.Config) { c.Metadata.Retry.Backoff = 10 * time.Millisecond }))
 	end := latest(t, s, nil, source.ReadAll)
 	if err := admin(t).DeleteTopic(topic); err != nil {
 		t.Fatal(err)

@@ -148,28 +148,32 @@ func (s *Source) readPartition(ctx context.Context, tp TopicPartition, from, to 
 	if s.cfg.isolation == ReadCommitted {
 		r.aborted = map[int64]struct{}{}
 	}
-	stalls := 0
+	stalls, outOfRange := 0, 0
 	for r.offset < to {
-		block, err := r.fetch(ctx)
+		block, throttled, err := r.fetch(ctx)
 		if err != nil {
 			return nil, err
 		}
 		if errors.Is(block.Err, sarama.ErrOffsetOutOfRange) {
+			if outOfRange++; outOfRange > s.cfg.maxRetries+1 {
+				return nil, fmt.Errorf("kafka: topic %q partition %d: the leader keeps answering that offset %d is out of range, though it lists it as available", tp.Topic, tp.Partition, r.offset)
+			}
 			if err := r.outOfRange(ctx); err != nil {
 				return nil, err
 			}
 			continue
 		}
+		outOfRange = 0
 		before := r.offset
-		partial, err := r.decode(block)
-		if err != nil {
-			return nil, err
-		}
+		partial := r.decode(block)
 		if r.offset > before {
 			stalls = 0
 			continue
 		}
 		switch {
+		case throttled:
+			// A throttled fetch comes back empty; sarama delays the next
+			// request by the throttle time.
 		case partial:
 			// The next record batch is larger than the bytes asked for.
 			if r.maxBytes >= maxFetchBytes {
@@ -182,9 +186,10 @@ func (s *Source) readPartition(ctx context.Context, tp TopicPartition, from, to 
 				return nil, err
 			}
 		default:
-			// Offsets between here and the next record are covered only by
-			// record batches left empty by compaction, which the client
-			// drops: step over them one offset at a time.
+			// Not throttled, not at the end, and still nothing twice in a
+			// row: the offsets from here to the next record are covered only
+			// by record batches left empty by compaction, which sarama drops
+			// while decoding. Step over them one offset at a time.
 			stalls++
 			if stalls > 1 {
 				r.offset++
@@ -204,11 +209,13 @@ func (r *partitionReader) available(block *sarama.FetchResponseBlock) int64 {
 }
 
 // fetch sends one Fetch request for r.offset to the partition's leader,
-// retrying transient failures. A block with ErrOffsetOutOfRange is
-// returned without error for the caller to handle.
-func (r *partitionReader) fetch(ctx context.Context) (*sarama.FetchResponseBlock, error) {
+// retrying transient failures, and reports whether the broker throttled
+// it. A block with ErrOffsetOutOfRange is returned without error for the
+// caller to handle.
+func (r *partitionReader) fetch(ctx context.Context) (*sarama.FetchResponseBlock, bool, error) {
 	s := r.s
 	var block *sarama.FetchResponseBlock
+	var throttled bool
 	err := s.retry(ctx, []string{r.tp.Topic}, func() error {
 		b, err := s.client.Leader(r.tp.Topic, r.tp.Partition)
 		if err != nil {
@@ -240,7 +247,7 @@ func (r *partitionReader) fetch(ctx context.Context) (*sarama.FetchResponseBlock
 		case blk == nil:
 			return fmt.Errorf("fetching %s at offset %d from broker %s: %w", r.tp, r.offset, b.Addr(), errIncomplete)
 		case errors.Is(blk.Err, sarama.ErrNoError), errors.Is(blk.Err, sarama.ErrOffsetOutOfRange):
-			block = blk
+			block, throttled = blk, resp.ThrottleTime > 0
 			return nil
 		case errors.Is(blk.Err, sarama.ErrUnknownTopicOrPartition):
 			// Deleted, or not yet known to this broker: the retry refreshes
@@ -252,11 +259,11 @@ func (r *partitionReader) fetch(ctx context.Context) (*sarama.FetchResponseBlock
 	if err != nil {
 		var gone *topicGoneError
 		if errors.As(err, &gone) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
+			return nil, false, err
 		}
-		return nil, s.brokerError("reading", err)
+		return nil, false, s.brokerError("reading", err)
 	}
-	return block, nil
+	return block, throttled, nil
 }
 
 // outOfRange handles a fetch at an offset the partition no longer holds.
@@ -302,7 +309,7 @@ func (r *partitionReader) lost(lo, hi, earliest, latest int64) error {
 // decode appends the records of block in [r.offset, r.to) to the builder
 // and moves r.offset past what it consumed. It reports whether the
 // response ended in a record batch too large to be complete.
-func (r *partitionReader) decode(block *sarama.FetchResponseBlock) (partial bool, err error) {
+func (r *partitionReader) decode(block *sarama.FetchResponseBlock) (partial bool) {
 	readCommitted := r.s.cfg.isolation == ReadCommitted
 	var txns []*sarama.AbortedTransaction
 	if readCommitted && len(block.AbortedTransactions) > 0 {
@@ -310,17 +317,17 @@ func (r *partitionReader) decode(block *sarama.FetchResponseBlock) (partial bool
 		sort.Slice(txns, func(i, j int) bool { return txns[i].FirstOffset < txns[j].FirstOffset })
 	}
 	if block.Partial {
-		return true, nil
+		return true
 	}
 	for _, recs := range block.RecordsSet {
 		if r.offset >= r.to {
-			return false, nil
+			return false
 		}
 		switch {
 		case recs.RecordBatch != nil:
 			rb := recs.RecordBatch
 			if rb.PartialTrailingRecord {
-				return true, nil
+				return true
 			}
 			last := rb.LastOffset()
 			for len(txns) > 0 && txns[0].FirstOffset <= last {
@@ -347,11 +354,11 @@ func (r *partitionReader) decode(block *sarama.FetchResponseBlock) (partial bool
 			r.offset = max(r.offset, last+1)
 		case recs.MsgSet != nil:
 			if p := r.addMessages(recs.MsgSet); p {
-				return true, nil
+				return true
 			}
 		}
 	}
-	return false, nil
+	return false
 }
 
 // isAbortMarker reports whether the control batch rb is an abort marker:
