@@ -160,7 +160,8 @@ func WithStartingOffsets(s StartingOffsets) Option {
 // partitions (Spark's maxOffsetsPerTrigger). The cap is split across the
 // partitions with new data in proportion to each one's backlog; 0 (the
 // default) means no cap. It is the source's default read limit
-// (source.RateLimiter).
+// (source.RateLimiter). Read holds a whole batch in memory, so a query
+// starting on a large backlog should set a cap.
 func WithMaxOffsetsPerTrigger(n int64) Option {
 	return func(c *config) { c.maxOffsets = n }
 }

@@ -522,7 +522,7 @@ func (s *Source) Commit(ctx context.Context, end source.Offset) error {
 	if s.cfg.group == "" || len(offs) == 0 {
 		return nil
 	}
-	return s.retry(ctx, nil, func() error { return s.commitOnce(offs) })
+	return s.retry(ctx, topicsOf(offs.Partitions()), func() error { return s.commitOnce(offs) })
 }
 
 func (s *Source) commitOnce(offs Offsets) error {
