@@ -1,11 +1,8 @@
 package memory
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -214,24 +211,9 @@ func (s *Source) Close() error {
 	return nil
 }
 
-type offsetJSON struct {
-	Batch *int64 `json:"batch"`
-}
-
-func encodeOffset(n int64) source.Offset {
-	return source.Offset(`{"batch":` + strconv.FormatInt(n, 10) + `}`)
-}
+func encodeOffset(n int64) source.Offset { return source.CounterOffset("batch", n) }
 
 // decodeOffset parses {"batch":N}; a nil offset is 0.
 func decodeOffset(off source.Offset) (int64, error) {
-	if len(off) == 0 {
-		return 0, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(off))
-	dec.DisallowUnknownFields()
-	var o offsetJSON
-	if err := dec.Decode(&o); err != nil || o.Batch == nil || *o.Batch < 0 {
-		return 0, fmt.Errorf(`memory: bad offset %q: want {"batch":N} with N >= 0, as returned by this source`, string(off))
-	}
-	return *o.Batch, nil
+	return source.ParseCounterOffset("memory", "batch", off)
 }

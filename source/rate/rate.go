@@ -343,24 +343,9 @@ func rowOffset(i int64, rps uint64) (q, rem uint64, ok bool) {
 // Close does nothing: the source holds no resources.
 func (s *Source) Close() error { return nil }
 
-type offsetJSON struct {
-	Row *int64 `json:"row"`
-}
-
-func encodeOffset(n int64) source.Offset {
-	return source.Offset(`{"row":` + strconv.FormatInt(n, 10) + `}`)
-}
+func encodeOffset(n int64) source.Offset { return source.CounterOffset("row", n) }
 
 // decodeOffset parses {"row":N}; a nil offset is 0.
 func decodeOffset(off source.Offset) (int64, error) {
-	if len(off) == 0 {
-		return 0, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(off))
-	dec.DisallowUnknownFields()
-	var o offsetJSON
-	if err := dec.Decode(&o); err != nil || o.Row == nil || *o.Row < 0 {
-		return 0, fmt.Errorf(`rate: bad offset %q: want {"row":N} with N >= 0, as returned by this source`, string(off))
-	}
-	return *o.Row, nil
+	return source.ParseCounterOffset("rate", "row", off)
 }
