@@ -109,7 +109,7 @@ func (b *Bound) Eval(ctx context.Context, rec arrow.RecordBatch, mem memory.Allo
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	ev := &evalCtx{rec: rec, mem: mem, kctx: compute.WithAllocator(ctx, mem), rows: int(rec.NumRows())}
+	ev := &evalCtx{rec: rec, mem: mem, kctx: compute.WithAllocator(ctx, mem), rows: int(rec.NumRows()), now: batchTime(ctx)}
 	v, err := b.root.eval(ev)
 	if err != nil {
 		return nil, err
@@ -131,6 +131,8 @@ type evalCtx struct {
 	mem  memory.Allocator
 	kctx context.Context
 	rows int
+	// now is the batch time in microseconds (WithBatchTime).
+	now int64
 }
 
 // val is an intermediate result: an array (owned, released by whoever

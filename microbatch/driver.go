@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
@@ -573,6 +574,9 @@ func isAvailableNower(s source.Source) bool {
 func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.OffsetEntry, ends []source.Offset, durations map[string]int64) error {
 	batchID := d.nextBatch
 	info := BatchInfo{BatchID: batchID, WatermarkMs: entry.BatchWatermarkMs, TimestampMs: entry.BatchTimestampMs}
+	// Expressions such as current_timestamp see the logged batch time, so
+	// a re-run of the batch computes the same values.
+	ctx = expr.WithBatchTime(ctx, entry.BatchTimestampMs*1000)
 	obs, _ := d.cfg.Plan.(BatchObserver)
 	if obs != nil {
 		if err := obs.BeginBatch(ctx, info); err != nil {
