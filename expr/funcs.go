@@ -33,6 +33,10 @@ type funcDef struct {
 	// volatile functions are not folded at bind time even with constant
 	// arguments (current_timestamp: fixed per batch, not per query).
 	volatile bool
+	// bindNodes, when set, is used instead of bind: it gets the unbound
+	// argument nodes, for functions that need more than the arguments'
+	// values (struct names its fields after aliased arguments).
+	bindNodes func(b *binder, src string, args []node) (bnode, error)
 }
 
 var (
@@ -110,17 +114,25 @@ func (c *callNode) bind(b *binder) (bnode, error) {
 	if len(c.args) < d.minArgs || (d.maxArgs >= 0 && len(c.args) > d.maxArgs) {
 		return nil, fmt.Errorf("expr: %s takes %s, got %d, in %s", c.name, arity(d.minArgs, d.maxArgs), len(c.args), b.in(src))
 	}
-	args := make([]bnode, len(c.args))
-	for i, a := range c.args {
-		bn, err := bindNode(b, a)
-		if err != nil {
+	var n bnode
+	if d.bindNodes != nil {
+		var err error
+		if n, err = d.bindNodes(b, src, c.args); err != nil {
 			return nil, err
 		}
-		args[i] = bn
-	}
-	n, err := d.bind(b, src, args)
-	if err != nil {
-		return nil, err
+	} else {
+		args := make([]bnode, len(c.args))
+		for i, a := range c.args {
+			bn, err := bindNode(b, a)
+			if err != nil {
+				return nil, err
+			}
+			args[i] = bn
+		}
+		var err error
+		if n, err = d.bind(b, src, args); err != nil {
+			return nil, err
+		}
 	}
 	if d.volatile {
 		return n, nil
