@@ -27,6 +27,9 @@ type bArith struct {
 	l, r bnode
 	typ  arrow.DataType
 	src  string // the expression as written, for errors
+	// try makes a failing row (overflow, division by zero) null instead
+	// of an error, as Spark's try_add, try_divide, ...
+	try bool
 }
 
 func (a *bArith) dataType() arrow.DataType { return a.typ }
@@ -150,18 +153,34 @@ func arith[T number](ev *evalCtx, a *bArith, l, r val, ops opsFn[T]) (val, error
 	defer buf.Release()
 	buf.Resize(n * int(unsafe.Sizeof(T(0))))
 	out := arrow.GetData[T](buf.Bytes())[:n]
+	var failed []int // rows made null in try mode
 	if kernel(a.op, x.vals, y.vals, x.scalar, y.scalar, out) {
 		for i := 0; i < n; i++ {
 			if !x.valid(i) || !y.valid(i) {
 				continue
 			}
 			if bad, exact := check(a.op, x.at(i), y.at(i)); bad {
+				if a.try {
+					failed = append(failed, i)
+					continue
+				}
 				return val{}, a.failure(i, x.scalar && y.scalar, fmt.Sprint(x.at(i)), fmt.Sprint(y.at(i)), exact)
 			}
 		}
 		// Only null slots failed: their values do not matter.
 	}
 	validity, nulls := andValidity(ev.mem, n, l, r)
+	if len(failed) > 0 {
+		if validity == nil {
+			validity = memory.NewResizableBuffer(ev.mem)
+			validity.Resize(int(bitutil.BytesForBits(int64(n))))
+			bitutil.SetBitsTo(validity.Bytes(), 0, int64(n), true)
+		}
+		for _, i := range failed {
+			bitutil.ClearBit(validity.Bytes(), i)
+		}
+		nulls = n - bitutil.CountSetBits(validity.Bytes(), 0, n)
+	}
 	if validity != nil {
 		defer validity.Release()
 	}

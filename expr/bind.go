@@ -285,6 +285,16 @@ func (b *binder) bindLogic(op binOp, src string, l, r bnode, ls, rs string) (bno
 }
 
 func (b *binder) bindArith(op binOp, src string, l, r bnode, ls, rs string) (bnode, error) {
+	n, err := b.arithNode(op, src, l, r, ls, rs)
+	if err != nil {
+		return nil, err
+	}
+	return b.fold(n, src)
+}
+
+// arithNode type-checks an arithmetic operation and returns its node
+// unfolded (a *bArith, or a null constant when an operand is null).
+func (b *binder) arithNode(op binOp, src string, l, r bnode, ls, rs string) (bnode, error) {
 	typeErr := func() error {
 		return fmt.Errorf("expr: %w in %s: %s needs numeric operands, but %s is %s and %s is %s",
 			ErrType, b.in(src), binOps[op].symbol, ls, l.dataType(), rs, r.dataType())
@@ -319,7 +329,7 @@ func (b *binder) bindArith(op binOp, src string, l, r bnode, ls, rs string) (bno
 	if isNullConst(l) || isNullConst(r) {
 		return &bLit{sc: scalar.MakeNullScalar(l.dataType())}, nil
 	}
-	return b.fold(&bArith{op: op, l: l, r: r, src: src, typ: l.dataType()}, src)
+	return &bArith{op: op, l: l, r: r, src: src, typ: l.dataType()}, nil
 }
 
 func isNullConst(n bnode) bool {
