@@ -50,8 +50,8 @@ func ParseType(s string) (arrow.DataType, error) {
 // CHAR(n), BINARY, DATE, TIMESTAMP (TIMESTAMP_LTZ), TIMESTAMP_NTZ, VOID,
 // ARRAY<t>, MAP<k, v> and STRUCT<name[:] t, ...>. A column is nullable
 // unless NOT NULL follows its type; a COMMENT 'text' is kept in the
-// field's metadata under "comment". Names may be backquoted (`a b`, with
-// “ for a backquote). Errors name the position (a 1-based character
+// field's metadata under "comment". Names may be backquoted (`a b`; a
+// backquote inside is written twice). Errors name the position (a 1-based character
 // offset) and the token found there.
 func ParseSchema(ddl string) (*arrow.Schema, error) {
 	p := newDDLParser(ddl)
