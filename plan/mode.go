@@ -42,9 +42,9 @@ func (m OutputMode) validate() error {
 func (m OutputMode) String() string { return string(m) }
 
 // CheckStreaming reports whether plan n can run as a streaming query in
-// mode. Scan, Project and Filter are stateless, so every mode but Complete
-// is supported; Complete needs a streaming aggregation and is refused with
-// Spark's message. A node type this package does not know is an error.
+// mode. Scan, Project, Filter, Union, Generate and MapBatches are
+// stateless, so every mode but Complete is supported; Complete needs a
+// streaming aggregation and is refused with Spark's message. A node type this package does not know is an error.
 func CheckStreaming(n Node, mode OutputMode) error {
 	if n == nil {
 		return errors.New("plan: CheckStreaming: plan is nil")
@@ -54,7 +54,7 @@ func CheckStreaming(n Node, mode OutputMode) error {
 	}
 	err := Walk(n, func(n Node) error {
 		switch n.(type) {
-		case *Scan, *Project, *Filter:
+		case *Scan, *Project, *Filter, *Union, *Generate, *MapBatches:
 			return nil
 		}
 		return fmt.Errorf("plan: CheckStreaming: unknown plan node %T (%s); build plans from this package's nodes", n, n)
