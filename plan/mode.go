@@ -44,7 +44,8 @@ func (m OutputMode) String() string { return string(m) }
 // CheckStreaming reports whether plan n can run as a streaming query in
 // mode. Scan, Project, Filter, Union, Generate and MapBatches are
 // stateless, so every mode but Complete is supported; Complete needs a
-// streaming aggregation and is refused with Spark's message. A node type this package does not know is an error.
+// streaming aggregation and is refused with Spark's message. A node type
+// this package does not know is an error.
 func CheckStreaming(n Node, mode OutputMode) error {
 	if n == nil {
 		return errors.New("plan: CheckStreaming: plan is nil")
