@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,14 +19,21 @@ import (
 // Pipeline of stateless operators is safe for concurrent Process calls.
 type Pipeline struct {
 	scan *plan.Scan
-	ops  []Operator // from the scan up to the root
+	ops  []Operator // from the scan (or the union) up to the root
 	out  *arrow.Schema
+	// branches are the inputs of a union (scan is then nil); union is
+	// its schema. See ops.go.
+	branches []branch
+	union    *arrow.Schema
 }
 
 // Build turns root into a Pipeline whose operators allocate from mem
-// (memory.DefaultAllocator if nil). The plan must be a chain of Project
-// and Filter nodes over one Scan, each built by the plan package's
-// constructors; any other node is refused with an error naming it.
+// (memory.DefaultAllocator if nil). The plan is made of Scan, Project,
+// Filter, Generate, MapBatches and Union nodes, each built by the plan
+// package's constructors; any other node is refused with an error naming
+// it. Each input of a Union becomes a branch: a source's records run
+// through the branches that read it, then through the operators above the
+// union.
 func Build(root plan.Node, mem memory.Allocator) (*Pipeline, error) {
 	if root == nil {
 		return nil, errors.New("incremental: Build: plan is nil")
@@ -69,10 +75,29 @@ func Build(root plan.Node, mem memory.Allocator) (*Pipeline, error) {
 			}
 			ops = append(ops, op)
 			n = node.Input
+		case *plan.Generate:
+			if node.Bound() == nil {
+				return nil, fmt.Errorf("incremental: Build: %s was not built with plan.NewGenerate, so its generator is not bound", node)
+			}
+			op, err := NewGenerate(node.Bound(), node.Keep, node.Schema(), mem)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+			n = node.Input
+		case *plan.MapBatches:
+			op, err := NewMapBatches(node.Func, node.Name, node.Schema(), mem)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+			n = node.Input
+		case *plan.Union:
+			return buildUnion(node, root, ops, mem)
 		case nil:
 			return nil, errors.New("incremental: Build: a plan node has a nil input")
 		default:
-			return nil, fmt.Errorf("incremental: Build: no physical operator for plan node %T (%s); this version runs Scan, Project and Filter", n, n)
+			return nil, fmt.Errorf("incremental: Build: no physical operator for plan node %T (%s); this version runs Scan, Project, Filter, Generate, MapBatches and Union", n, n)
 		}
 	}
 }
@@ -86,6 +111,9 @@ func (p *Pipeline) OutputSchema() *arrow.Schema { return p.out }
 // filtered out. rec must have the scan's schema (column names and types;
 // metadata may differ).
 func (p *Pipeline) Process(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	if p.branches != nil {
+		return p.processBranches(ctx, sourceIndex, rec)
+	}
 	if sourceIndex != p.scan.Source {
 		return nil, fmt.Errorf("incremental: got a record from source %d, but the plan reads only source %d (%s)",
 			sourceIndex, p.scan.Source, p.scan.Name)
@@ -165,21 +193,9 @@ func (p *Pipeline) NeedsNoDataBatch(watermarkMs int64) bool { return false }
 //	+- FilterExec (value > 0)
 //	   +- ScanExec rate (source 0), [timestamp, value]
 func (p *Pipeline) Explain() string {
-	name := p.scan.Name
-	if name == "" {
-		name = "source"
-	}
-	cols := make([]string, p.scan.Out.NumFields())
-	for i, f := range p.scan.Out.Fields() {
-		cols[i] = f.Name
-	}
-	node := &explainNode{label: "ScanExec " + name + " (source " + strconv.Itoa(p.scan.Source) + "), [" + strings.Join(cols, ", ") + "]"}
-	for _, op := range p.ops {
-		node = &explainNode{label: fmt.Sprint(op), kids: []*explainNode{node}}
-	}
 	var sb strings.Builder
 	sb.WriteString("== Physical Plan ==\n")
-	plan.TreeString(&sb, node, func(n *explainNode) string { return n.label })
+	plan.TreeString(&sb, p.explainTree(), func(n *explainNode) string { return n.label })
 	return sb.String()
 }
 
