@@ -177,10 +177,10 @@ func (m *MapBatches) Process(ctx context.Context, rec arrow.RecordBatch) (out ar
 			m.name, strings.Replace(err.Error(), "the source declares", "the schema declares", 1))
 	}
 	for i, f := range m.schema.Fields() {
-		if !f.Nullable && res.Column(i).NullN() > 0 {
+		if nulls := res.Column(i).NullN(); !f.Nullable && nulls > 0 {
 			res.Release()
 			return nil, fmt.Errorf("incremental: MapBatches %s returned %d nulls in column %q, which its schema declares not nullable; declare it nullable or fill the nulls",
-				m.name, res.Column(i).NullN(), f.Name)
+				m.name, nulls, f.Name)
 		}
 	}
 	if res.Schema().Equal(m.schema) {
