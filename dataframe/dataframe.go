@@ -66,13 +66,14 @@ func (df *DataFrame) derive(op string, build func() (plan.Node, error)) *DataFra
 }
 
 // Select projects the DataFrame onto exprs (columns, computed values,
-// aliases).
+// aliases). One of them may be a generator such as expr.Explode, which
+// turns each row into one row per array element.
 func (df *DataFrame) Select(exprs ...expr.Expr) *DataFrame {
 	return df.derive("Select", func() (plan.Node, error) {
 		if len(exprs) == 0 {
 			return nil, errors.New("no columns given")
 		}
-		return plan.NewProject(df.node, exprs...)
+		return project(df.node, exprs)
 	})
 }
 
