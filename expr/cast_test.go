@@ -540,7 +540,7 @@ func TestCastBindErrors(t *testing.T) {
 		}
 	}
 	// Constant errors name the expression without a row.
-	_, err := Lit(int64(1)<<40).Cast(arrow.PrimitiveTypes.Int32).Add(Col("i")).Bind(schema)
+	_, err := Lit(int64(1) << 40).Cast(arrow.PrimitiveTypes.Int32).Add(Col("i")).Bind(schema)
 	if !errors.Is(err, ErrOverflow) || strings.Contains(err.Error(), "row") || !strings.Contains(err.Error(), "in (CAST(1099511627776 AS INT) + i)") {
 		t.Errorf("constant overflow error: %v", err)
 	}
@@ -550,7 +550,7 @@ func TestCastConstantsAndNames(t *testing.T) {
 	mem := checked(t)
 	schema := MustParseSchema("x STRING")
 	cases := []struct {
-		e          Expr
+		e           Expr
 		name, bound string
 	}{
 		{Col("x").Cast(arrow.PrimitiveTypes.Int64), "CAST(x AS BIGINT)", "CAST(x AS BIGINT)"},
