@@ -305,7 +305,7 @@ func TestOpenMisnamedObject(t *testing.T) {
 	ctx := context.Background()
 	id := StoreID{Operator: "agg", Partition: 0}
 	for name, content := range map[string][]byte{
-		"snapshot named as delta": encodeRecords(kindSnapshot, CompressionNone, 0, nil),
+		"snapshot named as delta":  encodeRecords(kindSnapshot, CompressionNone, 0, nil),
 		"delta of another version": encodeRecords(kindDelta, CompressionNone, 3, nil),
 	} {
 		t.Run(name, func(t *testing.T) {
