@@ -728,7 +728,7 @@ func elementAtArray[O int32 | int64](ev *evalCtx, src string, try bool, elem arr
 		switch {
 		case k > 0 && k <= length:
 			pos = start + k - 1
-		case k < 0 && -k <= length:
+		case k < 0 && k >= -length:
 			pos = end + k
 		case k == 0:
 			return val{}, fmt.Errorf("expr: %w in %s%s: the index is 0, but SQL array indices start at 1; use 1 for the first element and -1 for the last",
@@ -1128,7 +1128,7 @@ func bindMapPart(b *binder, src string, x bnode, part int) (bnode, error) {
 		}}, nil
 }
 
-// --- generatorKinds -----------------------------------------------------------------
+// --- generators -----------------------------------------------------------------
 
 // generatorKinds are the explode family: name -> (with position, outer).
 var generatorKinds = map[string]struct{ pos, outer bool }{

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -539,4 +542,78 @@ func validateArray(a arrow.Array) error {
 		return v.ValidateFull()
 	}
 	return nil
+}
+
+func TestElementAtExtremeIndices(t *testing.T) {
+	mem := checked(t)
+	rec := collRecord(t, mem)
+	defer rec.Release()
+	for _, k := range []int64{math.MinInt64, math.MaxInt64, -4, 4} {
+		e := Call("element_at", Col("xs"), Col("id").Mul(Lit(0)).Add(Lit(k)))
+		if _, err := evalCollErr(mem, e, rec); !errors.Is(err, ErrIndexOutOfBounds) || !strings.Contains(err.Error(), "at row 0") {
+			t.Errorf("index %d: %v", k, err)
+		}
+		try := Call("try_element_at", Col("xs"), Lit(k))
+		if got := evalJSON(t, mem, try, rec); got != `[null,null,null,null,null]` {
+			t.Errorf("%s = %s", try, got)
+		}
+	}
+}
+
+// TestCollectionsOfOtherTypes covers element types beyond the shared
+// schema: invalid UTF-8 strings (compared as bytes), timestamps before
+// 1970 and on a leap day, dates and decimals.
+func TestCollectionsOfOtherTypes(t *testing.T) {
+	mem := checked(t)
+	leap := time.Date(2024, 2, 29, 23, 59, 59, 999999000, time.UTC)
+	old := time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)
+	dec := &arrow.Decimal128Type{Precision: 10, Scale: 2}
+	ts := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "bytes", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
+		{Name: "times", Type: arrow.ListOf(ts), Nullable: true},
+		{Name: "days", Type: arrow.ListOf(arrow.FixedWidthTypes.Date32), Nullable: true},
+		{Name: "amounts", Type: arrow.ListOf(dec), Nullable: true},
+		{Name: "amount", Type: dec, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	sb := b.Field(0).(*array.ListBuilder)
+	sb.Append(true)
+	sb.ValueBuilder().(*array.StringBuilder).AppendValues([]string{"ok", "\xff\xfe", ""}, nil)
+	sb.Append(true)
+	sb.ValueBuilder().(*array.StringBuilder).Append("\xff")
+	tb := b.Field(1).(*array.ListBuilder)
+	tb.Append(true)
+	tb.ValueBuilder().(*array.TimestampBuilder).AppendValues([]arrow.Timestamp{arrow.Timestamp(old.UnixMicro()), arrow.Timestamp(leap.UnixMicro())}, nil)
+	tb.AppendNull()
+	db := b.Field(2).(*array.ListBuilder)
+	db.Append(true)
+	db.ValueBuilder().(*array.Date32Builder).AppendValues([]arrow.Date32{arrow.Date32FromTime(leap), -1}, nil)
+	db.Append(true)
+	ab := b.Field(3).(*array.ListBuilder)
+	ab.Append(true)
+	ab.ValueBuilder().(*array.Decimal128Builder).AppendValues([]decimal128.Num{decimal128.FromI64(150), decimal128.FromI64(-1)}, nil)
+	ab.Append(true)
+	ab.ValueBuilder().(*array.Decimal128Builder).AppendNull()
+	b.Field(4).(*array.Decimal128Builder).AppendValues([]decimal128.Num{decimal128.FromI64(-1), decimal128.FromI64(150)}, nil)
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	ac := func(a, v Expr) Expr { return Call("array_contains", a, v) }
+	for _, c := range []collCase{
+		{ac(Col("bytes"), Lit("\xff\xfe")), `[true,false]`},
+		{ac(Col("bytes"), Lit("\xff")), `[false,true]`},
+		{ac(Col("times"), Lit(leap)), `[true,null]`},
+		{ac(Col("times"), Lit(old)), `[true,null]`},
+		{ac(Col("times"), Lit(old.Add(time.Microsecond))), `[false,null]`},
+		{ac(Col("amounts"), Col("amount")), `[true,null]`},
+		{Call("size", Col("days")), `[2,0]`},
+		{Call("try_element_at", Col("days"), Lit(-1)), `["1969-12-31",null]`},
+		{Call("try_element_at", Col("days"), Lit(1)), `["2024-02-29",null]`},
+		{Call("try_element_at", Col("times"), Lit(-1)).IsNull(), `[false,true]`},
+	} {
+		if got := evalJSON(t, mem, c.e, rec); got != c.want {
+			t.Errorf("%s = %s, want %s", c.e, got, c.want)
+		}
+	}
 }
