@@ -750,7 +750,7 @@ func sha2Kind(bitLen int64) (digestKind, bool) {
 
 func bindDigest(kind digestKind) func(*binder, string, []bnode) (bnode, error) {
 	return func(b *binder, src string, args []bnode) (bnode, error) {
-		x, err := strArg(b, src, args, 0, true)
+		x, err := textArg(b, src, args, 0, true, false)
 		if err != nil {
 			return nil, err
 		}
@@ -762,7 +762,7 @@ func bindDigest(kind digestKind) func(*binder, string, []bnode) (bnode, error) {
 }
 
 func bindSHA2(b *binder, src string, args []bnode) (bnode, error) {
-	x, err := strArg(b, src, args, 0, true)
+	x, err := textArg(b, src, args, 0, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -845,7 +845,7 @@ func evalDigest(ev *evalCtx, src string, x, bitsV val, kind digestKind) (val, er
 }
 
 func bindCRC32(b *binder, src string, args []bnode) (bnode, error) {
-	x, err := strArg(b, src, args, 0, true)
+	x, err := textArg(b, src, args, 0, true, false)
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,12 @@ var (
 // a null string, and integers and booleans are cast to their decimal text
 // as Spark does implicitly. Other types are a type error naming fn.
 func strArg(b *binder, src string, args []bnode, i int, binaryOK bool) (bnode, error) {
+	return textArg(b, src, args, i, binaryOK, true)
+}
+
+// textArg is strArg; with convert false, integers and booleans are a type
+// error too (for the digests, which Spark types as binary).
+func textArg(b *binder, src string, args []bnode, i int, binaryOK, convert bool) (bnode, error) {
 	a := b.decodeDict(args[i])
 	t := a.dataType()
 	switch {
@@ -128,7 +134,7 @@ func strArg(b *binder, src string, args []bnode, i int, binaryOK bool) (bnode, e
 		return b.castTo(a, strBinary, src)
 	case isNull(t):
 		return &bLit{sc: scalar.MakeNullScalar(strUTF8)}, nil
-	case isInteger(t) || isBoolean(t):
+	case convert && (isInteger(t) || isBoolean(t)):
 		return b.fold(&bToText{x: a}, src)
 	}
 	want := "a string"
