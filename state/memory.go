@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -274,7 +275,6 @@ func (s *memStore) Commit(ctx context.Context) (int64, error) {
 	deltaName := DeltaName(s.id, next)
 	snapshot := opts.snapshotDue(next)
 	snapshotName := SnapshotName(s.id, next)
-	metrics := s.Metrics()
 	s.wrote = true
 
 	// Objects above the opened version belong to batches that were never
@@ -293,22 +293,7 @@ func (s *memStore) Commit(ctx context.Context) (int64, error) {
 		}
 	}
 
-	keys := make([]string, 0, len(s.dirty))
-	size := 0
-	for k := range s.dirty {
-		keys = append(keys, k)
-		size += len(k) + 8
-	}
-	slices.Sort(keys)
-	enc := newEncoder(kindDelta, opts.compression, next, size)
-	for _, k := range keys {
-		if buf, ok := s.data.m[k]; ok {
-			enc.put(buf[:len(k)], buf[len(k):])
-		} else if s.dirty[k] {
-			enc.tombstone(unsafe.Slice(unsafe.StringData(k), len(k)))
-		}
-	}
-	delta := enc.finish()
+	delta, metrics := s.encodeDelta(opts.compression, next)
 	if err := ckpt.Put(ctx, deltaName, delta); err != nil {
 		return 0, fmt.Errorf("state: Commit of %s version %d: writing %s to %s: %w", s.id, next, deltaName, objstore.Location(ckpt), err)
 	}
@@ -332,6 +317,46 @@ func (s *memStore) Commit(ctx context.Context) (int64, error) {
 	s.version, s.metrics, s.state = next, metrics, storeCommitted
 	s.data = nil
 	return next, nil
+}
+
+// change is one record of a delta: a key and its entry buffer, or a
+// tombstone.
+type change struct {
+	key       string
+	buf       []byte
+	tombstone bool
+}
+
+// encodeDelta encodes the changes since Open, keys in byte order, and
+// returns the delta with the version's metrics.
+func (s *memStore) encodeDelta(codec Compression, version int64) ([]byte, Metrics) {
+	m := Metrics{NumRowsTotal: int64(len(s.data.m)), MemoryUsedBytes: s.MemoryBytes()}
+	changes := make([]change, 0, len(s.dirty))
+	size := 0
+	for k, existed := range s.dirty {
+		buf, ok := s.data.m[k]
+		switch {
+		case ok:
+			m.NumRowsUpdated++
+			size += len(buf) + 3
+		case existed:
+			m.NumRowsRemoved++
+			size += len(k) + 2
+		default:
+			continue
+		}
+		changes = append(changes, change{key: k, buf: buf, tombstone: !ok})
+	}
+	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.key, b.key) })
+	enc := newEncoder(kindDelta, codec, version, size)
+	for _, c := range changes {
+		if c.tombstone {
+			enc.tombstone(unsafe.Slice(unsafe.StringData(c.key), len(c.key)))
+		} else {
+			enc.put(c.buf[:len(c.key)], c.buf[len(c.key):])
+		}
+	}
+	return enc.finish(), m
 }
 
 // encodeSnapshot encodes the whole working set, keys in byte order.
