@@ -490,11 +490,14 @@ func (l listArg) row(i int) int {
 	return i
 }
 
-// children returns the list's values: for a map, its keys and items.
+// values returns the list's child array (for a map, its entries), shared
+// with the list: the caller does not release it.
 func (l listArg) values() arrow.Array {
 	return l.arr.(array.ListLike).ListValues()
 }
 
+// mapKeysItems returns the keys and items of map array m, shared with m:
+// the caller does not release them.
 func mapKeysItems(m arrow.Array) (keys, items arrow.Array) {
 	entries := m.(*array.Map).ListValues().(*array.Struct)
 	return entries.Field(0), entries.Field(1)
@@ -544,6 +547,8 @@ func repeatRow0(ev *evalCtx, src string, arr arrow.Array) (val, error) {
 	return val{arr: out}, nil
 }
 
+// emptyArrayOf returns an array of type t and no rows, owned by the
+// caller.
 func emptyArrayOf(mem memory.Allocator, t arrow.DataType) arrow.Array {
 	bld := array.NewBuilder(mem, t)
 	defer bld.Release()

@@ -221,6 +221,8 @@ func newUnionInput(input int, in, out *arrow.Schema, mem memory.Allocator) *unio
 
 func (u *unionInput) Schema() *arrow.Schema { return u.schema }
 
+// Process returns rec (borrowed) with the union's schema: a new record,
+// owned by the caller, sharing the columns that keep their type.
 func (u *unionInput) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	cols := make([]arrow.Array, rec.NumCols())
 	defer func() {
