@@ -505,6 +505,10 @@ func (b *binder) castTo(n bnode, to arrow.DataType, src string) (bnode, error) {
 // subtrees cost nothing per batch. An error (1 / 0, an overflow) is a bind
 // error.
 func (b *binder) fold(n bnode, src string) (bnode, error) {
+	switch n.(type) {
+	case *bLit, *bCol:
+		return n, nil // a constant already, or a column (no children, not constant)
+	}
 	for _, c := range n.children() {
 		if _, ok := c.(*bLit); !ok {
 			return n, nil
