@@ -100,7 +100,11 @@ type encoder struct {
 // expected raw size of the records.
 func newEncoder(kind objectKind, codec Compression, version int64, sizeHint int) *encoder {
 	e := &encoder{codec: codec}
-	e.out = make([]byte, 0, headerLen+trailerLen+sizeHint/2+16)
+	stored := sizeHint
+	if codec == CompressionSnappy {
+		stored /= 2
+	}
+	e.out = make([]byte, 0, headerLen+trailerLen+stored+16)
 	e.out = append(e.out, versionLine...)
 	e.out = append(e.out, byte(kind), byte(codec))
 	e.out = binary.LittleEndian.AppendUint64(e.out, uint64(version))

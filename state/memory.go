@@ -236,6 +236,10 @@ func (s *memStore) MemoryBytes() int64 {
 	return s.data.memoryBytes() + int64(len(s.dirty))*dirtyOverhead
 }
 
+// maxReusedDirty is the largest set of changed keys whose map is kept for
+// the next version.
+const maxReusedDirty = 4096
+
 // dirtyOverhead estimates the bytes of one entry of the dirty set.
 const dirtyOverhead = 32
 
@@ -312,7 +316,13 @@ func (s *memStore) Commit(ctx context.Context) (int64, error) {
 	s.part.version = next
 	s.part.orphans = nil
 	s.part.open = false
-	clear(s.dirty)
+	if len(s.dirty) <= maxReusedDirty {
+		clear(s.dirty)
+	} else {
+		// A cleared map keeps its size: do not hold memory for every
+		// key of an unusually large version.
+		s.part.dirty = nil
+	}
 	s.part.mu.Unlock()
 	s.version, s.metrics, s.state = next, metrics, storeCommitted
 	s.data = nil

@@ -67,8 +67,9 @@ func PartitionOf(key []byte, numPartitions int) int {
 // Store is one partition of one stateful operator's state at one version,
 // opened for one batch by Provider.Open. The batch reads and changes it;
 // Commit makes the changes durable as the next version, Abort discards
-// them. After Commit or Abort only ID, Version, Len, MemoryBytes and
-// Metrics may be called; any other method panics.
+// them. After Commit or Abort, Get, Put, Delete and Iterate panic, Commit
+// returns an error and Abort does nothing; ID, Version, Len, MemoryBytes
+// and Metrics report the final state.
 //
 // Keys and values are byte strings; how operators encode them is their
 // business. The store copies keys and values it is given, so callers may
