@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/arrowrows"
+	"github.com/sluicehq/sluice/objstore"
 	memsink "github.com/sluicehq/sluice/sink/memory"
 	memsrc "github.com/sluicehq/sluice/source/memory"
 	"github.com/sluicehq/sluice/trigger"
@@ -47,7 +48,7 @@ func TestSelectWhereEndToEnd(t *testing.T) {
 		t.Fatalf("schema %s", got)
 	}
 	q, err := df.WriteStream(out).Trigger(trigger.AvailableNow()).
-		Checkpoint("mem://dataframe-test-" + t.Name()).Allocator(mem).
+		CheckpointStore(objstore.NewMemory()).Allocator(mem).
 		Engine(engine.New()).QueryName("warm").Start(ctx)
 	if err != nil {
 		t.Fatal(err)

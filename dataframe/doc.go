@@ -9,6 +9,11 @@
 //		Checkpoint("./ckpt").
 //		Start(ctx)
 //
+// Operations: Select (columns, computed values, one generator such as
+// explode), Where/Filter, WithColumn, WithColumnRenamed, Drop, Explode,
+// Union, MapBatches (a Go function over record batches) and scalar UDFs
+// registered by name (RegisterUDF), callable through expr.Call.
+//
 // DataFrames are immutable values. Errors made while building one are kept
 // and returned by Start (and shown by Err and Explain), so chains stay
 // readable; nothing that can be checked before the first batch fails later.

@@ -21,6 +21,11 @@
 //     use. Stateful operators (aggregation, windows, joins) will load and
 //     write state through the driver's batch hooks.
 //
+//   - Generate emits the rows of its generator with the kept input
+//     columns repeated; MapBatches calls the user's function and checks
+//     its output schema; a Union routes each source's records through the
+//     branch that reads it, then through the operators above the union.
+//
 // Explain prints the physical plan with bound expressions, so implicit
 // casts and folded constants are visible.
 package incremental

@@ -9,7 +9,12 @@
 // Schema.
 //
 // Scan is a leaf reading one of the query's sources, by index in the
-// query's source list. Sources lists the scans of a plan in order.
+// query's source list. Sources lists the scans of a plan in order. Union
+// combines inputs of one schema by position; Generate runs a generator
+// (explode and friends) that turns one row into zero or more; MapBatches
+// runs a Go function over whole record batches. Every node implements
+// Rebuilder, so plans can be rewritten (ReindexSources renumbers scans
+// when two DataFrames are unioned).
 //
 // OutputMode is how results are written (Spark's append, update,
 // complete); CheckStreaming says whether a plan can run in a mode, with
