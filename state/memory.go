@@ -104,7 +104,7 @@ func (p *MemoryProvider) Open(ctx context.Context, id StoreID, version int64) (S
 		if err != nil {
 			return nil, err
 		}
-		data, err := load(ctx, p.checkpoint, id, version, plan)
+		data, err := load(ctx, p.checkpoint, plan)
 		if err != nil {
 			return nil, err
 		}

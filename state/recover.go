@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -90,11 +91,16 @@ func missingError(checkpoint objstore.Store, id StoreID, version int64, snapshot
 		id, version, objstore.Location(checkpoint), DeltaName(id, missing), needs, fs.ErrNotExist)
 }
 
-// load rebuilds version of id from checkpoint as plan says.
-func load(ctx context.Context, checkpoint objstore.Store, id StoreID, version int64, plan recoveryPlan) (*kv, error) {
+// load rebuilds a version from the objects plan names.
+func load(ctx context.Context, checkpoint objstore.Store, plan recoveryPlan) (*kv, error) {
 	data := newKV(0)
 	if s := plan.snapshot; s != nil {
-		err := readObject(ctx, checkpoint, *s, func(op byte, key, value []byte) error {
+		b, err := getObject(ctx, checkpoint, *s)
+		if err != nil {
+			return nil, err
+		}
+		data = newKV(recordCountHint(b))
+		err = decodeObject(*s, b, func(op byte, key, value []byte) error {
 			if !data.insert(key, value) {
 				return corrupt(nil, "key %q appears twice", key)
 			}
@@ -105,7 +111,11 @@ func load(ctx context.Context, checkpoint objstore.Store, id StoreID, version in
 		}
 	}
 	for _, d := range plan.deltas {
-		err := readObject(ctx, checkpoint, d, func(op byte, key, value []byte) error {
+		b, err := getObject(ctx, checkpoint, d)
+		if err != nil {
+			return nil, err
+		}
+		err = decodeObject(d, b, func(op byte, key, value []byte) error {
 			if op == opTombstone {
 				data.del(key)
 			} else {
@@ -120,13 +130,30 @@ func load(ctx context.Context, checkpoint objstore.Store, id StoreID, version in
 	return data, nil
 }
 
-// readObject reads and decodes o, calling fn for each record, and checks
-// that the object holds what its name says.
-func readObject(ctx context.Context, checkpoint objstore.Store, o object, fn func(op byte, key, value []byte) error) error {
+// recordCountHint returns the record count in the trailer of an object,
+// to size a map before decoding it, bounded by what the object's size
+// allows (a record takes at least 3 bytes, and a block of them shrinks
+// at most maxSnappyRatio times), so a damaged count allocates nothing
+// large.
+func recordCountHint(b []byte) int {
+	if len(b) < headerLen+trailerLen {
+		return 0
+	}
+	n := binary.LittleEndian.Uint64(b[len(b)-trailerLen:])
+	return int(min(n, uint64(len(b))*maxSnappyRatio/3))
+}
+
+func getObject(ctx context.Context, checkpoint objstore.Store, o object) ([]byte, error) {
 	b, err := checkpoint.Get(ctx, o.name)
 	if err != nil {
-		return fmt.Errorf("state: reading %s from %s: %w", o.name, objstore.Location(checkpoint), err)
+		return nil, fmt.Errorf("state: reading %s from %s: %w", o.name, objstore.Location(checkpoint), err)
 	}
+	return b, nil
+}
+
+// decodeObject decodes b, the content of o, calling fn for each record,
+// and checks that it holds what its name says.
+func decodeObject(o object, b []byte, fn func(op byte, key, value []byte) error) error {
 	h, err := decode(b, fn)
 	if err != nil {
 		return withObject(o.name, err)
@@ -157,7 +184,7 @@ func ReadVersion(ctx context.Context, checkpoint objstore.Store, id StoreID, ver
 	if err != nil {
 		return err
 	}
-	data, err := load(ctx, checkpoint, id, version, plan)
+	data, err := load(ctx, checkpoint, plan)
 	if err != nil {
 		return err
 	}
