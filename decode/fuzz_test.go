@@ -144,7 +144,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			if !malformed[i] && !valid {
 				t.Fatalf("record %d %q accepted but encoding/json says it is invalid", i, r)
 			}
-			deep := bytes.Count(r, []byte("[")) + bytes.Count(r, []byte("{")) > maxDepth
+			deep := bytes.Count(r, []byte("["))+bytes.Count(r, []byte("{")) > maxDepth
 			if malformed[i] && valid && trimmed[0] == '{' && utf8.Valid(r) && !deep {
 				t.Fatalf("record %d %q is valid JSON but was refused", i, r)
 			}

@@ -102,10 +102,10 @@ func TestJSONScalars(t *testing.T) {
 				4: "invalid literal; expected true"},
 		},
 		{
-			name:   "binary is base64",
-			schema: schemaOf("b", binT),
-			in:     strs(`{"b": "aGVsbG8="}`, `{"b": ""}`, `{"b": "!!"}`, `{"b": 5}`),
-			want:   []string{`{b:b"hello"}`, `{b:b""}`, "{b:null}", "{b:null}"},
+			name:      "binary is base64",
+			schema:    schemaOf("b", binT),
+			in:        strs(`{"b": "aGVsbG8="}`, `{"b": ""}`, `{"b": "!!"}`, `{"b": 5}`),
+			want:      []string{`{b:b"hello"}`, `{b:b""}`, "{b:null}", "{b:null}"},
 			malformed: map[int]string{2: "not base64", 3: "expected a base64 string"},
 		},
 		{
@@ -141,10 +141,10 @@ func TestJSONTimestamps(t *testing.T) {
 				13: "whole number of seconds", 14: "not a timestamp", 17: "expected a timestamp string or epoch seconds, found a boolean"},
 		},
 		{
-			name:   "other units",
-			schema: schemaOf("ms", ms, "ns", ns),
-			in:     strs(`{"ms": "1969-12-31T23:59:59.9995Z", "ns": "2024-01-01T00:00:00.000001Z"}`, `{"ns": "2500-01-01T00:00:00Z"}`),
-			want:   []string{"{ms:1969-12-31T23:59:59.999Z ns:2024-01-01T00:00:00.000001Z}", "{ms:null ns:null}"},
+			name:      "other units",
+			schema:    schemaOf("ms", ms, "ns", ns),
+			in:        strs(`{"ms": "1969-12-31T23:59:59.9995Z", "ns": "2024-01-01T00:00:00.000001Z"}`, `{"ns": "2500-01-01T00:00:00Z"}`),
+			want:      []string{"{ms:1969-12-31T23:59:59.999Z ns:2024-01-01T00:00:00.000001Z}", "{ms:null ns:null}"},
 			malformed: map[int]string{1: "out of range for timestamp[ns]"},
 		},
 	})
