@@ -781,3 +781,72 @@ func TestPartitionOf(t *testing.T) {
 	}()
 	PartitionOf([]byte("k"), 0)
 }
+
+// Batches fail at random points: store operations fail (before or after
+// reaching the store), committed versions are lost because the batch
+// failed after Commit, and the query restarts with a different snapshot
+// interval. Each re-run makes different changes, as a batch may when it
+// is not deterministic. Every version the test trusts (one whose batch
+// "committed") must recover to what that attempt wrote.
+func TestRandomFailuresAndRestarts(t *testing.T) {
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 11))
+	ctx := context.Background()
+	faulty := objstore.NewFaulty(objstore.NewMemory(), seed)
+	id := StoreID{Operator: "agg", Partition: 0}
+	newProv := func() *MemoryProvider {
+		return newTestProvider(t, faulty, WithSnapshotInterval(2+rng.IntN(4)), WithCompression(Compression(rng.IntN(2))))
+	}
+	prov := newProv()
+	var trusted []map[string]string
+	cur := map[string]string{}
+	failures := 0
+	for v := int64(0); v < 150; {
+		if rng.IntN(6) == 0 {
+			prov.Close()
+			prov = newProv()
+		}
+		if rng.IntN(3) == 0 {
+			faulty.FailOn(objstore.Rule{Op: objstore.OpAny, Prefix: Dir + "/", Nth: 1 + rng.IntN(4), After: rng.IntN(2) == 0})
+		}
+		s, err := prov.Open(ctx, id, v-1)
+		if err != nil {
+			if !errors.Is(err, objstore.ErrInjected) {
+				t.Fatalf("Open at version %d: %v", v-1, err)
+			}
+			failures++
+			faulty.Reset()
+			continue
+		}
+		checkContents(t, fmt.Sprintf("version %d at Open", v-1), contents(s), cur)
+		next := maps.Clone(cur)
+		randomOps(t, rng, s, next, rng.IntN(40))
+		got, err := s.Commit(ctx)
+		faulty.Reset()
+		if err != nil {
+			if !errors.Is(err, objstore.ErrInjected) {
+				t.Fatalf("Commit of version %d: %v", v, err)
+			}
+			failures++
+			s.Abort()
+			continue
+		}
+		if got != v {
+			t.Fatalf("Commit wrote version %d, want %d", got, v)
+		}
+		if rng.IntN(5) == 0 {
+			continue // the batch failed after Commit: version v is not trusted
+		}
+		trusted = append(trusted, next)
+		cur = next
+		v++
+	}
+	t.Logf("%d injected failures", failures)
+	fresh := newTestProvider(t, faulty)
+	for v, want := range trusted {
+		s := open(t, fresh, id, int64(v))
+		checkContents(t, fmt.Sprintf("recovered version %d", v), contents(s), want)
+		s.Abort()
+	}
+}
