@@ -48,7 +48,10 @@ type partition struct {
 	open bool
 }
 
-var _ Provider = (*MemoryProvider)(nil)
+var (
+	_ Provider = (*MemoryProvider)(nil)
+	_ Store    = (*memStore)(nil)
+)
 
 // NewMemoryProvider returns a MemoryProvider writing state objects into
 // checkpoint, the query's checkpoint store (objects go under "state/").
