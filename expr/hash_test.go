@@ -340,3 +340,8 @@ func TestHashRowByRow(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkHash(b *testing.B)     { benchExpr(b, Call("hash", Col("s"), Col("n"))) }
+func BenchmarkXxhash64(b *testing.B) { benchExpr(b, Call("xxhash64", Col("s"), Col("n"))) }
+func BenchmarkMD5(b *testing.B)      { benchExpr(b, Call("md5", Col("s"))) }
+func BenchmarkSHA256(b *testing.B)   { benchExpr(b, Call("sha2", Col("s"), Lit(256))) }

@@ -172,59 +172,73 @@ func (c *bToText) eval(ev *evalCtx) (val, error) {
 	w := newBinOut(ev.mem, ev.rows, 4*ev.rows)
 	switch a := x.arr.(type) {
 	case *array.Int8:
-		appendIntsText(w, a.Int8Values(), bits)
+		err = appendIntsText(&w, a.Int8Values(), bits)
 	case *array.Int16:
-		appendIntsText(w, a.Int16Values(), bits)
+		err = appendIntsText(&w, a.Int16Values(), bits)
 	case *array.Int32:
-		appendIntsText(w, a.Int32Values(), bits)
+		err = appendIntsText(&w, a.Int32Values(), bits)
 	case *array.Int64:
-		appendIntsText(w, a.Int64Values(), bits)
+		err = appendIntsText(&w, a.Int64Values(), bits)
 	case *array.Uint8:
-		appendUintsText(w, a.Uint8Values(), bits)
+		err = appendUintsText(&w, a.Uint8Values(), bits)
 	case *array.Uint16:
-		appendUintsText(w, a.Uint16Values(), bits)
+		err = appendUintsText(&w, a.Uint16Values(), bits)
 	case *array.Uint32:
-		appendUintsText(w, a.Uint32Values(), bits)
+		err = appendUintsText(&w, a.Uint32Values(), bits)
 	case *array.Uint64:
-		appendUintsText(w, a.Uint64Values(), bits)
+		err = appendUintsText(&w, a.Uint64Values(), bits)
 	case *array.Boolean:
-		for i := range ev.rows {
-			if bitOK(bits, i) {
-				_ = w.room(5)
-				w.d = strconv.AppendBool(w.d, a.Value(i))
+		if err = w.room(5 * ev.rows); err == nil {
+			for i := range ev.rows {
+				if bitOK(bits, i) {
+					w.d = strconv.AppendBool(w.d, a.Value(i))
+				}
+				w.end()
 			}
-			w.end()
 		}
 	default:
+		err = fmt.Errorf("cannot convert %s to text", x.arr.DataType())
+	}
+	if err != nil {
 		w.release()
 		if valid != nil {
 			valid.Release()
 		}
-		return val{}, fmt.Errorf("expr: %s: cannot convert %s to text", c, x.arr.DataType())
+		return val{}, fmt.Errorf("expr: %s: %w", c, err)
 	}
 	return w.finish(strUTF8, valid, nulls)
 }
 
-// appendIntsText writes each valid value of vs as a row of decimal text.
-// A row takes at most 20 bytes, so rows fit in 2 GiB.
-func appendIntsText[T int8 | int16 | int32 | int64](w *binOut, vs []T, bits []byte) {
+// appendIntsText writes each valid value of vs as a row of decimal text
+// into w, which must be empty.
+func appendIntsText[T int8 | int16 | int32 | int64](w *binOut, vs []T, bits []byte) error {
+	if err := w.room(20 * len(vs)); err != nil {
+		return err
+	}
+	d, offs := w.d, w.offs
 	for i, v := range vs {
 		if bitOK(bits, i) {
-			_ = w.room(20)
-			w.d = strconv.AppendInt(w.d, int64(v), 10)
+			d = strconv.AppendInt(d, int64(v), 10)
 		}
-		w.end()
+		offs[i+1] = int32(len(d))
 	}
+	w.d, w.n = d, len(vs)
+	return nil
 }
 
-func appendUintsText[T uint8 | uint16 | uint32 | uint64](w *binOut, vs []T, bits []byte) {
+func appendUintsText[T uint8 | uint16 | uint32 | uint64](w *binOut, vs []T, bits []byte) error {
+	if err := w.room(20 * len(vs)); err != nil {
+		return err
+	}
+	d, offs := w.d, w.offs
 	for i, v := range vs {
 		if bitOK(bits, i) {
-			_ = w.room(20)
-			w.d = strconv.AppendUint(w.d, uint64(v), 10)
+			d = strconv.AppendUint(d, uint64(v), 10)
 		}
-		w.end()
+		offs[i+1] = int32(len(d))
 	}
+	w.d, w.n = d, len(vs)
+	return nil
 }
 
 // strIntArg returns args[i] as an int64 expression (any integer type is
@@ -418,8 +432,8 @@ type binOut struct {
 	n            int
 }
 
-func newBinOut(mem memory.Allocator, rows, dataHint int) *binOut {
-	w := &binOut{offsB: memory.NewResizableBuffer(mem), dataB: memory.NewResizableBuffer(mem)}
+func newBinOut(mem memory.Allocator, rows, dataHint int) binOut {
+	w := binOut{offsB: memory.NewResizableBuffer(mem), dataB: memory.NewResizableBuffer(mem)}
 	w.offsB.Resize((rows + 1) * arrow.Int32SizeBytes)
 	w.offs = arrow.Int32Traits.CastFromBytes(w.offsB.Bytes())
 	w.offs[0] = 0
@@ -1204,7 +1218,15 @@ func evalConcatWs(ev *evalCtx, src string, vals []val) (val, error) {
 	}
 	valid, nulls := strValidity(ev, vals[0])
 	bits := validBytes(valid)
-	w := newBinOut(ev.mem, ev.rows, sep.size(ev.rows))
+	hint := sep.size(ev.rows) * max(len(parts)-1, 1)
+	for k := range parts {
+		if parts[k].list {
+			hint += len(parts[k].elems.region())
+		} else {
+			hint += parts[k].str.size(ev.rows)
+		}
+	}
+	w := newBinOut(ev.mem, ev.rows, hint)
 	for i := range ev.rows {
 		if !bitOK(bits, i) {
 			w.end()
@@ -1239,29 +1261,29 @@ func evalConcatWs(ev *evalCtx, src string, vals []val) (val, error) {
 			}
 			return val{}, rowErr(src, i, "%v", err)
 		}
-		first := true
-		add := func(piece []byte) {
-			if !first {
-				w.d = append(w.d, s...)
-			}
-			first = false
-			w.d = append(w.d, piece...)
-		}
+		d, first := w.d, true
 		for k := range parts {
 			p := &parts[k]
 			if !p.list {
 				if p.bits.ok(i) {
-					add(p.str.at(i))
+					if !first {
+						d = append(d, s...)
+					}
+					d, first = append(d, p.str.at(i)...), false
 				}
 				continue
 			}
 			lo, hi := p.lv.bounds(i)
 			for e := lo; e < hi; e++ {
 				if p.ebits.ok(e) {
-					add(p.elems.at(e))
+					if !first {
+						d = append(d, s...)
+					}
+					d, first = append(d, p.elems.at(e)...), false
 				}
 			}
 		}
+		w.d = d
 		w.end()
 	}
 	return w.finish(strUTF8, valid, nulls)
@@ -1540,9 +1562,9 @@ func bindSplit(b *binder, src string, args []bnode) (bnode, error) {
 						return fail(err)
 					}
 					s, lim := in.at(i), limit.at(i)
-					pieces = splitRow(pieces[:0], ms[:0], s, pat, lim)
-					if len(w.offs) < w.n+len(pieces)+1 {
-						w.growRows(w.n + len(pieces) + ev.rows - i)
+					pieces = splitRow(pieces[:0], &ms, s, pat, lim)
+					if need := w.n + len(pieces) + 1; len(w.offs) < need {
+						w.growRows(max(need, 2*len(w.offs)))
 					}
 					if err := w.room(len(s)); err != nil {
 						return fail(rowErr(src, i, "%v", err))
@@ -1567,9 +1589,9 @@ func bindSplit(b *binder, src string, args []bnode) (bnode, error) {
 		}}, nil
 }
 
-// growRows makes room for rows offsets in all.
-func (w *binOut) growRows(rows int) {
-	w.offsB.Resize((rows + 1) * arrow.Int32SizeBytes)
+// growRows makes room for n offsets in all (n-1 rows).
+func (w *binOut) growRows(n int) {
+	w.offsB.Resize(n * arrow.Int32SizeBytes)
 	w.offs = arrow.Int32Traits.CastFromBytes(w.offsB.Bytes())
 }
 
@@ -1578,7 +1600,7 @@ func (w *binOut) growRows(rows int) {
 // <= 0): an empty rePattern splits a non-empty string into characters; a
 // zero-width match at the start yields no leading empty piece; a positive
 // limit caps the pieces, the last keeping the rest.
-func splitRow(pieces, ms [][2]int, s []byte, pat *rePattern, limit int64) [][2]int {
+func splitRow(pieces [][2]int, ms *[][2]int, s []byte, pat *rePattern, limit int64) [][2]int {
 	if len(s) > 0 && len(pat.src) == 0 {
 		n := int64(utf8.RuneCount(s))
 		if limit > 0 && limit < n {
@@ -1596,9 +1618,9 @@ func splitRow(pieces, ms [][2]int, s []byte, pat *rePattern, limit int64) [][2]i
 	if limit > 0 {
 		n = int(min(limit, math.MaxInt32))
 	}
-	ms = pat.matches(ms, s, n)
+	*ms = pat.matches((*ms)[:0], s, n)
 	index := 0
-	for _, m := range ms {
+	for _, m := range *ms {
 		if limit > 0 && int64(len(pieces)) >= limit-1 {
 			break
 		}
@@ -1902,7 +1924,7 @@ func bindRegexpReplace(b *binder, src string, args []bnode) (bnode, error) {
 					return fail(rowErr(src, i, "%v", err))
 				}
 				w.d = append(w.d, s[:start]...)
-				if err := regexReplaceAll(w, s[start:], pat, rep, &ms); err != nil {
+				if err := regexReplaceAll(&w, s[start:], pat, rep, &ms); err != nil {
 					return fail(rowErr(src, i, "%v", err))
 				}
 				w.end()
@@ -1913,31 +1935,37 @@ func bindRegexpReplace(b *binder, src string, args []bnode) (bnode, error) {
 
 // regexReplaceAll appends s with every match of pat replaced by rep.
 func regexReplaceAll(w *binOut, s []byte, pat *rePattern, rep *reReplacement, ms *[][2]int) error {
-	last := 0
-	if pat.lit != nil && !rep.groups {
+	// Size the result, reserve once, then append into a local slice.
+	need := len(s)
+	var subs [][]int
+	literal := pat.lit != nil && !rep.groups
+	if literal {
 		*ms = pat.matches((*ms)[:0], s, -1)
+		need += len(*ms) * (rep.expandedLen(s, nil) - len(pat.lit))
+	} else {
+		subs = pat.re.FindAllSubmatchIndex(s, -1)
+		for _, m := range subs {
+			need += rep.expandedLen(s, m) - (m[1] - m[0])
+		}
+	}
+	if err := w.room(need); err != nil {
+		return err
+	}
+	d, last := w.d, 0
+	if literal {
 		for _, m := range *ms {
-			if err := w.room(m[0] - last + rep.expandedLen(s, nil)); err != nil {
-				return err
-			}
-			w.d = append(w.d, s[last:m[0]]...)
-			w.d = rep.appendTo(w.d, s, nil)
+			d = append(d, s[last:m[0]]...)
+			d = rep.appendTo(d, s, nil)
 			last = m[1]
 		}
 	} else {
-		for _, m := range pat.re.FindAllSubmatchIndex(s, -1) {
-			if err := w.room(m[0] - last + rep.expandedLen(s, m)); err != nil {
-				return err
-			}
-			w.d = append(w.d, s[last:m[0]]...)
-			w.d = rep.appendTo(w.d, s, m)
+		for _, m := range subs {
+			d = append(d, s[last:m[0]]...)
+			d = rep.appendTo(d, s, m)
 			last = m[1]
 		}
 	}
-	if err := w.room(len(s) - last); err != nil {
-		return err
-	}
-	w.d = append(w.d, s[last:]...)
+	w.d = append(d, s[last:]...)
 	return nil
 }
 
@@ -2043,13 +2071,17 @@ func bindPad(left bool) func(*binder, string, []bnode) (bnode, error) {
 				ascii := bin || (allASCII(in.region()) && allASCII(pads.region()))
 				valid, nulls := strValidity(ev, vals...)
 				bits := validBytes(valid)
-				w := newBinOut(ev.mem, ev.rows, in.size(ev.rows))
+				hint := in.size(ev.rows)
+				if lens.cnst {
+					hint = max(hint, ev.rows*int(min(max(lens.c, 0), 256)))
+				}
+				w := newBinOut(ev.mem, ev.rows, hint)
 				for i := range ev.rows {
 					if !bitOK(bits, i) {
 						w.end()
 						continue
 					}
-					if err := appendStrPadded(w, in.at(i), pads.at(i), lens.at(i), left, ascii); err != nil {
+					if err := appendStrPadded(&w, in.at(i), pads.at(i), lens.at(i), left, ascii); err != nil {
 						w.release()
 						if valid != nil {
 							valid.Release()
@@ -2090,16 +2122,19 @@ func appendStrPadded(w *binOut, s, pad []byte, length int64, left, ascii bool) e
 	if err := w.room(int(total)); err != nil {
 		return err
 	}
+	// Build in a local slice: one store into w per row.
+	d := w.d
 	if !left {
-		w.d = append(w.d, s...)
+		d = append(d, s...)
 	}
 	for range count {
-		w.d = append(w.d, pad...)
+		d = append(d, pad...)
 	}
-	w.d = append(w.d, rest...)
+	d = append(d, rest...)
 	if left {
-		w.d = append(w.d, s...)
+		d = append(d, s...)
 	}
+	w.d = d
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -713,3 +714,87 @@ func TestBinOutGrowth(t *testing.T) {
 		t.Errorf("room past 2 GiB: %v", err)
 	}
 }
+
+func TestStringFunctionsOnDictionary(t *testing.T) {
+	mem := checked(t)
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
+	b := array.NewDictionaryBuilder(mem, dt).(*array.BinaryDictionaryBuilder)
+	for _, s := range []string{"Click", "VIEW", "Click"} {
+		if err := b.AppendString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.AppendNull()
+	col := b.NewArray()
+	b.Release()
+	defer col.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "k", Type: dt, Nullable: true}}, nil), []arrow.Array{col}, 4)
+	defer rec.Release()
+	got, err := sxEval(t, mem, Call("lower", Col("k")), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strs("click", "view", "click", nil); !reflect.DeepEqual(got, want) {
+		t.Errorf("lower(k) = %q, want %q", got, want)
+	}
+}
+
+// ---- benchmarks ----
+
+// benchStrings is a record of n rows: an e-mail-like string column "s" and
+// an int64 column "n", with a null every 16th row.
+func benchStrings(b *testing.B, n int) arrow.RecordBatch {
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	nb := array.NewInt64Builder(memory.DefaultAllocator)
+	defer sb.Release()
+	defer nb.Release()
+	for i := range n {
+		if i%16 == 15 {
+			sb.AppendNull()
+		} else {
+			sb.Append("user-" + strconv.Itoa(i) + "@Example.COM,tag" + strconv.Itoa(i%7))
+		}
+		nb.Append(int64(i))
+	}
+	s, num := sb.NewArray(), nb.NewArray()
+	defer s.Release()
+	defer num.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: tStr, Nullable: true}, {Name: "n", Type: tI64}}, nil)
+	return array.NewRecordBatch(schema, []arrow.Array{s, num}, int64(n))
+}
+
+func benchExpr(b *testing.B, e Expr) {
+	const rows = 100_000
+	rec := benchStrings(b, rows)
+	defer rec.Release()
+	bound, err := e.Bind(rec.Schema())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		out, err := bound.Eval(ctx, rec, memory.DefaultAllocator)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out.Release()
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkLower(b *testing.B)     { benchExpr(b, Call("lower", Col("s"))) }
+func BenchmarkLength(b *testing.B)    { benchExpr(b, Call("length", Col("s"))) }
+func BenchmarkSubstring(b *testing.B) { benchExpr(b, Call("substring", Col("s"), Lit(6), Lit(4))) }
+func BenchmarkConcatWs(b *testing.B) {
+	benchExpr(b, Call("concat_ws", Lit("|"), Col("s"), Col("n"), Lit("x")))
+}
+func BenchmarkSplit(b *testing.B)   { benchExpr(b, Call("split", Col("s"), Lit(","))) }
+func BenchmarkReplace(b *testing.B) { benchExpr(b, Call("replace", Col("s"), Lit("user"), Lit("u"))) }
+func BenchmarkRegexpExtract(b *testing.B) {
+	benchExpr(b, Call("regexp_extract", Col("s"), Lit(`user-(\d+)@`), Lit(1)))
+}
+func BenchmarkRegexpReplace(b *testing.B) {
+	benchExpr(b, Call("regexp_replace", Col("s"), Lit(`\d+`), Lit("#")))
+}
+func BenchmarkLpad(b *testing.B) { benchExpr(b, Call("lpad", Col("s"), Lit(32), Lit("*"))) }
