@@ -77,7 +77,8 @@
 //
 // A Provider is safe for concurrent use; a Store is used by one goroutine.
 // Partitions are independent: a plan opens, changes and commits them in
-// parallel. Values returned by Get and passed to Iterate belong to the
-// store and are valid until the key is next changed; keys and values given
-// to Put are copied. Nothing in this package holds Arrow memory.
+// parallel. Values returned by Get belong to the store and are valid until
+// the key is next changed; keys and values passed to Iterate's function
+// are valid during the call; keys and values given to Put are copied.
+// Nothing in this package holds Arrow memory.
 package state
