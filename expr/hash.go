@@ -35,7 +35,9 @@ import (
 // minimal two's-complement bytes of the unscaled value; arrays element by
 // element, maps key then value per entry, structs field by field, nulls
 // inside them skipped. Unsigned integers, which Spark lacks, hash as the
-// int (uint8, uint16) or long (uint32, uint64) of the same value.
+// int (uint8, uint16) or long (uint32, uint64) of the same value. The type
+// decides the encoding: Lit(1) is a bigint (a Go int), so hash(Lit(1)) is
+// Spark's hash(1L); Spark's hash(1) is hash(Lit(int32(1))).
 //
 //   - md5(x), sha1(x) (also sha) and sha2(x, bits) return the lower-case
 //     hex digest of a binary or string value; sha2 takes bits 224, 256 (or
@@ -364,6 +366,16 @@ func murmurColumn(a arrow.Array, h []uint32) {
 	ok := viewValidity(a.Data())
 	switch a := a.(type) {
 	case *array.Null:
+	case *array.Boolean:
+		for i := range h {
+			if ok.ok(i) {
+				var v uint32
+				if a.Value(i) {
+					v = 1
+				}
+				h[i] = murmurInt(v, h[i])
+			}
+		}
 	case *array.Int8:
 		murmurInts(a.Int8Values(), ok, h)
 	case *array.Int16:
@@ -536,6 +548,16 @@ func xxColumn(a arrow.Array, h []uint64) {
 	ok := viewValidity(a.Data())
 	switch a := a.(type) {
 	case *array.Null:
+	case *array.Boolean:
+		for i := range h {
+			if ok.ok(i) {
+				var v uint32
+				if a.Value(i) {
+					v = 1
+				}
+				h[i] = xxInt(v, h[i])
+			}
+		}
 	case *array.Int8:
 		xxInts(a.Int8Values(), ok, h)
 	case *array.Int16:

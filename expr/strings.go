@@ -8,6 +8,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -34,7 +35,7 @@ import (
 //
 // Regular expressions (split, regexp_extract, regexp_replace) use Go's
 // RE2 syntax, which covers Java's common constructs (classes, \d, \w,
-// (?i), groups) but not backreferences or lookaround; a constant rePattern
+// (?i), groups) but not backreferences or lookaround; a constant pattern
 // is compiled once at Bind, and one RE2 cannot compile is a Bind error.
 // Successive matches follow RE2: an empty match right after a match is
 // skipped, where Java would report it.
@@ -113,7 +114,8 @@ var (
 // strArg returns args[i] as a utf8 expression or, when binaryOK, as utf8
 // or binary: large and dictionary-encoded strings are cast, a null becomes
 // a null string, and integers and booleans are cast to their decimal text
-// as Spark does implicitly. Other types are a type error naming fn.
+// as Spark does implicitly. Other types are a type error naming the
+// function and the argument.
 func strArg(b *binder, src string, args []bnode, i int, binaryOK bool) (bnode, error) {
 	return textArg(b, src, args, i, binaryOK, true)
 }
@@ -260,7 +262,7 @@ func strIntArg(b *binder, src string, args []bnode, i int) (bnode, error) {
 
 // callName is the function name of a call's display form.
 func callName(src string) string {
-	if i := bytes.IndexByte([]byte(src), '('); i > 0 {
+	if i := strings.IndexByte(src, '('); i > 0 {
 		return src[:i]
 	}
 	return src
@@ -449,7 +451,7 @@ func newBinOut(mem memory.Allocator, rows, dataHint int) binOut {
 // room makes space for k more bytes.
 func (w *binOut) room(k int) error {
 	need := len(w.d) + k
-	if need <= w.capD {
+	if need <= w.capD && need <= math.MaxInt32 {
 		return nil
 	}
 	if need > math.MaxInt32 || k < 0 {
@@ -1428,7 +1430,7 @@ func bindTrim(left, right bool) func(*binder, string, []bnode) (bnode, error) {
 // ---- regular expressions: split, regexp_extract, regexp_replace ----
 
 // rePattern is a compiled regular expression; lit is set when the whole
-// rePattern is a non-empty literal string, found with bytes.Index.
+// pattern is a non-empty literal string, found with bytes.Index.
 type rePattern struct {
 	src []byte
 	re  *regexp.Regexp
@@ -1447,8 +1449,8 @@ func compileRePattern(p []byte) (*rePattern, error) {
 	return pat, nil
 }
 
-// bindRePattern compiles a constant rePattern argument at bind; it returns
-// nil for a rePattern that varies by row.
+// bindRePattern compiles a constant pattern argument at bind; it returns
+// nil for a pattern that varies by row.
 func bindRePattern(b *binder, src string, n bnode) (*rePattern, error) {
 	p, ok := constBinary(n)
 	if !ok {
@@ -1456,14 +1458,14 @@ func bindRePattern(b *binder, src string, n bnode) (*rePattern, error) {
 	}
 	pat, err := compileRePattern(p)
 	if err != nil {
-		return nil, fmt.Errorf("expr: invalid regular expression %q in %s: %v; rePatterns use RE2 syntax (no backreferences or lookaround)",
+		return nil, fmt.Errorf("expr: invalid regular expression %q in %s: %v; patterns use RE2 syntax (no backreferences or lookaround)",
 			p, b.in(src), err)
 	}
 	return pat, nil
 }
 
-// rePatterns hands out the rePattern of each row: the constant one, or a row's
-// own, compiled once per run of equal rePatterns. Not shared between
+// rePatterns hands out the pattern of each row: the constant one, or a row's
+// own, compiled once per run of equal patterns. Not shared between
 // evaluations.
 type rePatterns struct {
 	fixed *rePattern
@@ -1481,7 +1483,7 @@ func (ps *rePatterns) at(src string, i int) (*rePattern, error) {
 	}
 	pat, err := compileRePattern(bytes.Clone(p))
 	if err != nil {
-		return nil, rowErr(src, i, "invalid regular expression %q: %v; rePatterns use RE2 syntax", p, err)
+		return nil, rowErr(src, i, "invalid regular expression %q: %v; patterns use RE2 syntax", p, err)
 	}
 	ps.last = pat
 	return pat, nil
@@ -1597,7 +1599,7 @@ func (w *binOut) growRows(n int) {
 
 // splitRow appends to pieces the byte ranges of split(s, pat, limit) as
 // Spark computes them (Java's String.split with a limit of -1 when limit
-// <= 0): an empty rePattern splits a non-empty string into characters; a
+// <= 0): an empty pattern splits a non-empty string into characters; a
 // zero-width match at the start yields no leading empty piece; a positive
 // limit caps the pieces, the last keeping the rest.
 func splitRow(pieces [][2]int, ms *[][2]int, s []byte, pat *rePattern, limit int64) [][2]int {
@@ -1733,7 +1735,7 @@ func checkRegexGroup(pat *rePattern, g int64) error {
 	return nil
 }
 
-// reReplacement is a parsed regexp_replace reReplacement string: literal text
+// reReplacement is a parsed regexp_replace replacement string: literal text
 // and group references, as Java's Matcher.appendReplacement reads it.
 type reReplacement struct {
 	parts  []reReplPart
@@ -1813,7 +1815,7 @@ func parseReReplacement(rep []byte, pat *rePattern) (*reReplacement, error) {
 	return out, nil
 }
 
-// expandedLen is the length of the reReplacement for one match.
+// expandedLen is the length of the replacement for one match.
 func (r *reReplacement) expandedLen(s []byte, m []int) int {
 	n := 0
 	for _, p := range r.parts {

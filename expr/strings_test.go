@@ -325,6 +325,11 @@ func TestSubstring(t *testing.T) {
 		{Call("substring", Col("b"), Lit(2)), strs([]byte{2, 3}, nil, []byte{0xfe})},
 		{Call("substring", Col("b"), Lit(-1), Lit(5)), strs([]byte{3}, nil, []byte{0xfe})},
 	})
+	// Narrower integer positions are widened.
+	sxRun(t, []column{{"p32", arrow.PrimitiveTypes.Int32, []any{int32(1), nil, int32(-3)}}, {"l8", arrow.PrimitiveTypes.Int8, []any{int8(2), int8(1), nil}}}, []sxCase{
+		{Call("substring", Lit(sp), Col("p32"), Col("l8")), strs("Sp", nil, nil)},
+		{Call("substring", Lit(sp), Col("p32")), strs(sp, nil, "SQL")},
+	})
 	sxConst(t, Call("substr", Lit(sp), Lit(5), Lit(1)), "k")
 	sxConst(t, Call("substr", Lit(sp), Lit(2), Lit(-1)), "")
 	sxConst(t, Call("substr", Lit(sp), Lit(int32(-3))), "SQL")
@@ -1049,6 +1054,30 @@ func TestStringsAgainstReference(t *testing.T) {
 			if want := c.ref(i); !reflect.DeepEqual(got[i], want) {
 				t.Fatalf("%s row %d (s=%q sub=%q p=%v l=%v): got %q, want %q", c.e, i, s[i], sub[i], p[i], l[i], got[i], want)
 			}
+		}
+	}
+}
+
+// Every function handles a batch of no rows.
+func TestStringFunctionsEmptyBatch(t *testing.T) {
+	mem := checked(t)
+	rec := sxRecord(t, mem, sCol("s"), iCol("n"), column{"l", tStrArr, nil}, column{"b", tBin, nil})
+	defer rec.Release()
+	for _, e := range []Expr{
+		Call("lower", Col("s")), Call("upper", Col("s")), Call("initcap", Col("s")), Call("length", Col("s")),
+		Call("substring", Col("s"), Col("n"), Col("n")), Call("left", Col("s"), Col("n")), Call("concat", Col("s"), Col("s")),
+		Call("concat", Col("l"), Col("l")), Call("concat_ws", Col("s"), Col("l"), Col("s")), Call("trim", Col("s"), Col("s")),
+		Call("split", Col("s"), Col("s"), Col("n")), Call("replace", Col("s"), Col("s"), Col("s")),
+		Call("regexp_extract", Col("s"), Col("s"), Col("n")), Call("regexp_replace", Col("s"), Col("s"), Col("s")),
+		Call("lpad", Col("s"), Col("n"), Col("s")), Call("rpad", Col("b"), Col("n")), Call("startswith", Col("s"), Col("s")),
+		Call("locate", Col("s"), Col("s"), Col("n")), Call("reverse", Col("s")), Call("reverse", Col("l")),
+		Call("repeat", Col("s"), Col("n")), Call("ascii", Col("s")), Call("chr", Col("n")), Call("concat", Col("n")),
+		Call("hash", Col("s"), Col("n"), Col("l"), Col("b")), Call("xxhash64", Col("s"), Col("l")), Call("md5", Col("b")),
+		Call("sha2", Col("s"), Col("n")), Call("crc32", Col("s")),
+	} {
+		got, err := sxEval(t, mem, e, rec)
+		if err != nil || len(got) != 0 {
+			t.Errorf("%s over no rows: %v, %v", e, got, err)
 		}
 	}
 }
