@@ -351,7 +351,8 @@ func (c *bLogic) nullable() bool           { return c.l.nullable() || c.r.nullab
 func (c *bLogic) children() []bnode        { return []bnode{c.l, c.r} }
 func (c *bLogic) String() string           { return formatBinary(c.op, c.l.String(), c.r.String()) }
 func (c *bLogic) eval(ev *evalCtx) (val, error) {
-	return evalBinaryKernel(ev, binOps[c.op].kernel, c.String(), c.l, c.r)
+	// Short-circuits where the right side could fail (conditional.go).
+	return evalLogic(ev, c)
 }
 
 func evalBinaryKernel(ev *evalCtx, kernel, src string, ln, rn bnode) (val, error) {

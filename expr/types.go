@@ -95,7 +95,8 @@ func commonType(a, b arrow.DataType) (arrow.DataType, bool) {
 		}
 		return out, true
 	}
-	return nil, false
+	// Decimals, and a date with a timestamp (conditional.go).
+	return compareType(a, b)
 }
 
 func isStringType(t arrow.DataType) bool {
