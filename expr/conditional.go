@@ -2,6 +2,7 @@ package expr
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -236,7 +237,7 @@ func (c *bCase) String() string {
 func (c *bCase) eval(ev *evalCtx) (val, error) {
 	remaining := allRows(ev.rows)
 	var parts partList
-	defer parts.release()
+	defer func() { parts.release() }()
 	for k, cond := range c.conds {
 		if remaining.size() == 0 {
 			break
@@ -784,6 +785,10 @@ func (b *binder) unify(src, what string, args []bnode) ([]bnode, arrow.DataType,
 				args[i] = conv
 				continue
 			}
+			if conv, ok := exactDecimalConst(c, t); ok {
+				args[i] = conv
+				continue
+			}
 		}
 		if t, err = widen(t, a); err != nil {
 			return nil, nil, err
@@ -894,7 +899,7 @@ func (c *bCoalesce) nullable() bool {
 func (c *bCoalesce) eval(ev *evalCtx) (val, error) {
 	remaining := allRows(ev.rows)
 	var parts partList
-	defer parts.release()
+	defer func() { parts.release() }()
 	for _, a := range c.args {
 		if remaining.size() == 0 {
 			break
@@ -1246,4 +1251,45 @@ func largeByteValues(a arrow.Array) [][]byte {
 		}
 	}
 	return out
+}
+
+// exactDecimalConst converts a numeric constant to a decimal type when the
+// value is kept exactly (Lit(0) with a decimal(10,2) column is 0.00).
+func exactDecimalConst(c *bLit, to arrow.DataType) (*bLit, bool) {
+	from := c.sc.DataType()
+	if to.ID() != arrow.DECIMAL128 || !isNumberKind(kindOf(from)) {
+		return nil, false
+	}
+	there, err := planCast(from, to)
+	if err != nil {
+		return nil, false
+	}
+	back, err := planCast(to, from)
+	if err != nil {
+		return nil, false
+	}
+	cc := &castCtx{mem: memory.DefaultAllocator, kctx: context.Background()}
+	in, err := scalar.MakeArrayFromScalar(c.sc, 1, cc.mem)
+	if err != nil {
+		return nil, false
+	}
+	defer in.Release()
+	out, err := there(cc, in)
+	if err != nil {
+		return nil, false
+	}
+	defer out.Release()
+	again, err := back(cc, out)
+	if err != nil {
+		return nil, false
+	}
+	defer again.Release()
+	if !array.Equal(in, again) {
+		return nil, false
+	}
+	sc, err := scalar.GetScalar(out, 0)
+	if err != nil {
+		return nil, false
+	}
+	return &bLit{sc: sc}, true
 }
