@@ -273,7 +273,11 @@ func (o *mdOut[T]) release() {
 // finish returns the result (owned) as an array of typ, or as a constant
 // when constant is set (every argument was a constant).
 func (o *mdOut[T]) finish(typ arrow.DataType, constant bool) (val, error) {
-	data := array.NewData(typ, o.n, []*memory.Buffer{o.valid, o.data}, nil, array.UnknownNullCount, 0)
+	nulls := 0
+	if o.valid != nil {
+		nulls = o.n - bitutil.CountSetBits(o.bits, 0, o.n)
+	}
+	data := array.NewData(typ, o.n, []*memory.Buffer{o.valid, o.data}, nil, nulls, 0)
 	o.release()
 	arr := array.MakeFromData(data)
 	data.Release()
@@ -407,6 +411,8 @@ func mdBindPositive(b *binder, src string, args []bnode) (bnode, error) {
 	return mdNumericArg(b, src, "positive", args[0], true)
 }
 
+// mdEvalSignOp computes abs or negative of args[0] (borrowed). The result
+// is owned by the caller; it is a constant when the argument is one.
 func mdEvalSignOp(ev *evalCtx, op mdSignOp, src string, t arrow.DataType, args []val) (val, error) {
 	if mdHasNull(args) {
 		return mdNull(ev, t, args), nil
@@ -440,6 +446,8 @@ func mdEvalSignOp(ev *evalCtx, op mdSignOp, src string, t arrow.DataType, args [
 	return val{}, fmt.Errorf("expr: evaluating %s: unsupported type %s", src, t)
 }
 
+// mdSignInts is mdEvalSignOp for signed integers; the result is owned by
+// the caller.
 func mdSignInts[T signedInt](ev *evalCtx, op mdSignOp, src string, t arrow.DataType, args []val) (val, error) {
 	n := mdRows(ev, args)
 	x := mdViewOf[T](args[0])
@@ -474,6 +482,8 @@ func mdSignInts[T signedInt](ev *evalCtx, op mdSignOp, src string, t arrow.DataT
 	return o.finish(t, mdAllConst(args))
 }
 
+// mdSignFloats is mdEvalSignOp for floats; the result is owned by the
+// caller.
 func mdSignFloats[T float32 | float64](ev *evalCtx, op mdSignOp, t arrow.DataType, args []val) (val, error) {
 	n := mdRows(ev, args)
 	x := mdViewOf[T](args[0])
@@ -672,6 +682,8 @@ func mdBindFloorCeil(mode mdRoundMode) func(b *binder, src string, args []bnode)
 	}
 }
 
+// mdFloorCeilDoubles is floor or ceil of doubles, as bigint; the result
+// is owned by the caller.
 func mdFloorCeilDoubles(ev *evalCtx, mode mdRoundMode, src string, args []val) (val, error) {
 	i64 := arrow.PrimitiveTypes.Int64
 	if mdHasNull(args) {
@@ -711,6 +723,8 @@ func mdFloorCeilDoubles(ev *evalCtx, mode mdRoundMode, src string, args []val) (
 	return o.finish(i64, mdAllConst(args))
 }
 
+// mdEvalRound rounds args[0] (borrowed) by mode to d places into type
+// out. The result is owned by the caller.
 func mdEvalRound(ev *evalCtx, mode mdRoundMode, d int, src string, out arrow.DataType, args []val) (val, error) {
 	if mdHasNull(args) {
 		return mdNull(ev, out, args), nil
@@ -770,6 +784,7 @@ func mdRoundUp(mode mdRoundMode, neg, qOdd bool, rem, div uint64) bool {
 }
 
 // mdRoundInts rounds integers to d < 0 places (to a multiple of 10^-d).
+// The result is owned by the caller.
 func mdRoundInts[T signedInt](ev *evalCtx, mode mdRoundMode, d int, src string, out arrow.DataType, args []val) (val, error) {
 	x := mdViewOf[T](args[0])
 	o := newMdOut[T](ev, mdRows(ev, args), args...)
@@ -980,6 +995,8 @@ func mdReduceDecimal(v decimal128.Num, k int, mode mdRoundMode) decimal128.Num {
 	return mdDecFrom(q, neg)
 }
 
+// mdRoundDecimals rounds decimals of type in to type out. The result is
+// owned by the caller.
 func mdRoundDecimals(ev *evalCtx, mode mdRoundMode, d int, src string, in, out *arrow.Decimal128Type, args []val) (val, error) {
 	x := mdViewOf[decimal128.Num](args[0])
 	o := newMdOut[decimal128.Num](ev, mdRows(ev, args), args...)
@@ -1041,6 +1058,8 @@ func mdBindMod(kind mdModKind, try bool) func(b *binder, src string, args []bnod
 	}
 }
 
+// mdEvalMod is %, pmod or try_mod of args (borrowed). The result is owned
+// by the caller.
 func mdEvalMod(ev *evalCtx, kind mdModKind, try bool, src string, t arrow.DataType, args []val) (val, error) {
 	if mdHasNull(args) {
 		return mdNull(ev, t, args), nil
@@ -1075,6 +1094,7 @@ func mdModByZero(src string, row int, constant bool, x string) error {
 		ErrDivideByZero, src, mdAtRow(row, constant), x)
 }
 
+// mdModInts is mdEvalMod for integers; the result is owned by the caller.
 func mdModInts[T signedInt | unsignedInt](ev *evalCtx, kind mdModKind, try bool, src string, t arrow.DataType, args []val) (val, error) {
 	x, y := mdViewOf[T](args[0]), mdViewOf[T](args[1])
 	o := newMdOut[T](ev, mdRows(ev, args), args...)
@@ -1101,6 +1121,7 @@ func mdModInts[T signedInt | unsignedInt](ev *evalCtx, kind mdModKind, try bool,
 	return o.finish(t, mdAllConst(args))
 }
 
+// mdModFloats is mdEvalMod for floats; the result is owned by the caller.
 func mdModFloats[T float32 | float64](ev *evalCtx, kind mdModKind, try bool, src string, t arrow.DataType, args []val) (val, error) {
 	x, y := mdViewOf[T](args[0]), mdViewOf[T](args[1])
 	o := newMdOut[T](ev, mdRows(ev, args), args...)

@@ -192,7 +192,11 @@ func mdScalarString(sc scalar.Scalar) string {
 	}
 	switch s := sc.(type) {
 	case *scalar.Timestamp:
-		return s.Value.ToTime(arrow.Microsecond).Format("2006-01-02T15:04:05.999999Z07:00")
+		typ := s.Type.(*arrow.TimestampType)
+		if typ.TimeZone == "" {
+			return s.Value.ToTime(typ.Unit).Format("2006-01-02T15:04:05.999999999")
+		}
+		return s.Value.ToTime(typ.Unit).Format("2006-01-02T15:04:05.999999999Z07:00")
 	case *scalar.Date32:
 		return s.Value.FormattedString()
 	case *scalar.Decimal128:
