@@ -27,6 +27,13 @@
 //     must Release. A column reference returns the record's column
 //     retained, not copied. Arrays are allocated from the allocator given
 //     to Eval.
+//   - Date and time functions (year, date_format, to_timestamp, ...)
+//     compute calendar fields in the session time zone given to Eval's
+//     context with WithSessionTimeZone (UTC by default), and
+//     current_timestamp is the batch time of WithBatchTime, so the same
+//     batch gives the same result when it is run again. Text that does
+//     not read as a date or time is an error (ErrParseDateTime) naming the
+//     value, the pattern and the row; try_to_timestamp gives null instead.
 //
 // Comparisons, boolean logic and casts run on arrow-go compute kernels;
 // arithmetic runs on this package's own checked loops, which find every
