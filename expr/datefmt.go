@@ -133,10 +133,15 @@ type zoneCache struct {
 }
 
 func newZoneCache(loc *time.Location) *zoneCache {
+	z := makeZoneCache(loc)
+	return &z
+}
+
+func makeZoneCache(loc *time.Location) zoneCache {
 	if loc == nil {
 		loc = time.UTC
 	}
-	z := &zoneCache{loc: loc}
+	z := zoneCache{loc: loc}
 	t := time.Unix(0, 0).In(loc)
 	s, e := t.ZoneBounds()
 	if s.IsZero() && e.IsZero() {
@@ -246,6 +251,51 @@ func (z *zoneCache) zoneID() string {
 }
 
 var zones sync.Map // string -> *time.Location
+
+// zonesByText caches zones met in parsed text, so that reading a zone
+// name per row does not allocate.
+var zonesByText struct {
+	sync.RWMutex
+	m map[string]*time.Location
+}
+
+// zoneOfText is loadZone for a name in parsed text.
+func zoneOfText(name []byte) (*time.Location, error) {
+	zonesByText.RLock()
+	loc, ok := zonesByText.m[string(name)]
+	zonesByText.RUnlock()
+	if ok {
+		return loc, nil
+	}
+	loc, err := loadZone(string(name))
+	if err != nil {
+		return nil, err
+	}
+	zonesByText.Lock()
+	if zonesByText.m == nil || len(zonesByText.m) > 10_000 {
+		zonesByText.m = map[string]*time.Location{}
+	}
+	zonesByText.m[string(name)] = loc
+	zonesByText.Unlock()
+	return loc, nil
+}
+
+// abbrevOffset looks up a zone abbreviation (zoneAbbrevs)
+// case-insensitively.
+func abbrevOffset(name []byte) (int64, bool) {
+	var up [3]byte
+	if len(name) != len(up) {
+		return 0, false
+	}
+	for i, c := range name {
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up[i] = c
+	}
+	off, ok := zoneAbbrevs[string(up[:])]
+	return off, ok
+}
 
 // errZone is returned for a time zone name that is not known.
 var errZone = errors.New("unknown time zone")
@@ -478,11 +528,10 @@ type dtItem struct {
 	end   int // fOptStart: index of the matching fOptEnd
 	// for numeric items, set at compile time: the digits read, and the
 	// digits left for the numeric items right after it ("yyyyMMdd")
-	num          bool
-	lo, hi       int
-	reserve      int
-	signed       bool // a year may have a sign
-	reserveFixed bool // reserve > 0
+	num     bool
+	lo, hi  int
+	reserve int
+	signed  bool // a year may have a sign
 }
 
 // numeric reports whether the item is read as digits.
@@ -674,7 +723,6 @@ func compilePattern(pattern string, parse bool) (*dtLayout, error) {
 			}
 			it.reserve += jlo
 		}
-		it.reserveFixed = it.reserve > 0
 	}
 	for _, it := range l.items {
 		switch it.field {
@@ -1078,7 +1126,7 @@ func (l *dtLayout) parseItem(in []byte, pos, idx int, p *dtParsed) (int, parseFa
 			rest = rest[1:]
 			pos++
 		}
-		if it.reserveFixed {
+		if it.reserve > 0 {
 			avail := 0
 			for avail < len(rest) && rest[avail] >= '0' && rest[avail] <= '9' {
 				avail++
@@ -1178,12 +1226,12 @@ func (l *dtLayout) parseItem(in []byte, pos, idx int, p *dtParsed) (int, parseFa
 		}
 		name := rest[:n]
 		if it.field == fZoneName {
-			if off, ok := zoneAbbrevs[strings.ToUpper(string(name))]; ok {
+			if off, ok := abbrevOffset(name); ok {
 				p.hasOffset, p.offset = true, off
 				return pos + n, parseFail{}
 			}
 		}
-		loc, err := loadZone(string(name))
+		loc, err := zoneOfText(name)
 		if err != nil {
 			return fail(pfZone)
 		}
@@ -1363,7 +1411,8 @@ func (p *dtParsed) instant(z *zoneCache) (int64, parseFail) {
 	case p.hasOffset:
 		return l - p.offset*microsPerSecond, parseFail{}
 	case p.loc != nil:
-		return newZoneCache(p.loc).toUTC(l), parseFail{}
+		zc := makeZoneCache(p.loc)
+		return zc.toUTC(l), parseFail{}
 	}
 	return z.toUTC(l), parseFail{}
 }
@@ -1383,7 +1432,8 @@ func (v *isoValue) instant(z *zoneCache) int64 {
 	case v.hasOffset:
 		return v.local - v.offset*microsPerSecond
 	case v.loc != nil:
-		return newZoneCache(v.loc).toUTC(v.local)
+		zc := makeZoneCache(v.loc)
+		return zc.toUTC(v.local)
 	}
 	return z.toUTC(v.local)
 }
@@ -1532,7 +1582,7 @@ func parseISOZone(z []byte, pos int, v *isoValue) (parseFail, bool) {
 		v.hasOffset, v.offset = true, off
 		return parseFail{}, true
 	}
-	loc, err := loadZone(string(z))
+	loc, err := zoneOfText(z)
 	if err != nil {
 		return parseFail{code: pfZone, pos: pos}, false
 	}

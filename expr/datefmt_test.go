@@ -445,3 +445,40 @@ func TestFormatFields(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAndFormatDoNotAllocate(t *testing.T) {
+	pl, err := compileLayout("EEE, dd MMM yyyy HH:mm:ss.SSS z", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := compileLayout("EEE, dd MMM yyyy HH:mm:ss.SSS XXX z VV", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := [][]byte{[]byte("Mon, 01 Jan 2024 10:00:00.123 America/New_York"), []byte("Mon, 01 Jan 2024 10:00:00.123 pst")}
+	iso := []byte("2024-01-01 10:00:00.5 Europe/Paris")
+	z := newZoneCache(mustZone(t, "America/New_York"))
+	var p dtParsed
+	var v isoValue
+	var f dtFields
+	f.zc = z
+	buf := make([]byte, 0, 128)
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, in := range inputs {
+			if _, ok := pl.parse(in, &p); !ok {
+				t.Fatalf("%q does not parse", in)
+			}
+		}
+		if _, ok := parseISO(iso, &v); !ok {
+			t.Fatalf("%q does not parse", iso)
+		}
+		u := v.instant(z)
+		local := z.toLocal(u)
+		f.setLocal(local)
+		f.offset, f.utcSec = (local-u)/1_000_000, u/1_000_000
+		buf = fl.appendFormat(buf[:0], &f)
+	})
+	if allocs > 0 {
+		t.Errorf("parsing and formatting allocate %v times per run", allocs)
+	}
+}
