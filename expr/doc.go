@@ -34,6 +34,13 @@
 //     batch gives the same result when it is run again. Text that does
 //     not read as a date or time is an error (ErrParseDateTime) naming the
 //     value, the pattern and the row; try_to_timestamp gives null instead.
+//   - String functions (lower, substring, split, regexp_replace, lpad, ...)
+//     count characters as Unicode code points; bytes that are not valid
+//     UTF-8 are kept as they are and count as one character each. Regular
+//     expressions use RE2 syntax; a constant pattern is compiled at Bind,
+//     where an invalid one fails. hash and xxhash64 equal Spark's (Murmur3
+//     and XXH64 with seed 42 over Spark's encodings of each type), so
+//     values hashed here and in Spark agree.
 //
 // Comparisons, boolean logic and casts run on arrow-go compute kernels;
 // arithmetic runs on this package's own checked loops, which find every
