@@ -307,7 +307,12 @@ func (r *dtRead) micros(v val, k dtKind, local bool, n int) (mdView[int64], erro
 		days := mdViewOf[int32](v)
 		out := r.alloc64(n)
 		for i := range out {
-			w := int64(days.at(i)) * microsPerDay
+			d := int64(days.at(i))
+			if (d > maxDays || d < -maxDays) && !isNullAt(v, i) {
+				return mdView[int64]{}, fmt.Errorf("expr: %w in %s%s: the date %s is beyond the range of timestamps (years -290308 to 294247)",
+					ErrOverflow, r.src, mdAtRow(i, constant), arrow.Date32(d).FormattedString())
+			}
+			w := d * microsPerDay
 			if !local {
 				w = r.z.toUTC(w)
 			}

@@ -76,6 +76,9 @@ func TestToTimestamp(t *testing.T) {
 		{name: "date", types: []arrow.DataType{dt32}, f: mdCall("to_timestamp"), cases: []mdCase{
 			{one("2024-02-29"), "2024-02-29 00:00:00"}, {one("1969-12-31"), "1969-12-31 00:00:00"}, {one(nil), nil},
 		}},
+		{name: "date beyond timestamps", types: []arrow.DataType{dt32}, f: mdCall("to_timestamp"), cases: []mdCase{
+			{one("9999-12-31"), "9999-12-31 00:00:00"}, {one(arrow.Date32(-800_000_000)), mdErr("is beyond the range of timestamps")},
+		}},
 		{name: "date in session zone", ctx: ny, types: []arrow.DataType{dt32}, f: mdCall("to_timestamp"), cases: []mdCase{
 			{one("2024-02-29"), "2024-02-29 05:00:00"},
 		}},

@@ -1013,11 +1013,9 @@ func mdRoundDecimals(ev *evalCtx, mode mdRoundMode, d int, src string, in, out *
 		v := mdReduceDecimal(x.at(i), s-target+mult, mode)
 		ok := true
 		if mult > 0 && v.Sign() != 0 {
-			if mult > 38 {
-				ok = false
-			} else {
+			// v * 10^mult must stay below 10^38
+			if ok = mult < 38 && v.FitsInPrecision(int32(38-mult)); ok {
 				v = v.Mul(decimal128.GetScaleMultiplier(mult))
-				ok = v.Sign() != 0
 			}
 		}
 		if !ok || !v.FitsInPrecision(out.Precision) {

@@ -179,6 +179,10 @@ func mdArray(t *testing.T, mem memory.Allocator, typ arrow.DataType, vals ...any
 			b.AppendNull()
 			continue
 		}
+		if d, ok := sc.(*scalar.Date32); ok {
+			b.(*array.Date32Builder).Append(d.Value)
+			continue
+		}
 		if err := b.AppendValueFromString(mdScalarString(sc)); err != nil {
 			t.Fatalf("appending %v to %s: %v", v, typ, err)
 		}
@@ -226,6 +230,9 @@ func mdScalar(t *testing.T, typ arrow.DataType, v any) scalar.Scalar {
 			return scalar.NewTimestampScalar(arrow.Timestamp(tm.UnixMicro()), typ)
 		}
 	case *arrow.Date32Type:
+		if d, ok := v.(arrow.Date32); ok {
+			return scalar.NewDate32Scalar(d)
+		}
 		tm, err := time.Parse("2006-01-02", v.(string))
 		if err != nil {
 			t.Fatalf("date %q: %v", v, err)
@@ -443,6 +450,14 @@ func TestRound(t *testing.T) {
 		{name: "bround wide decimal", types: []arrow.DataType{dec(38, 30)}, f: mdCall("bround"), cases: []mdCase{
 			{one("2.500000000000000000000000000000"), "2"}, {one("3.500000000000000000000000000000"), "4"},
 			{one("2.500000000000000000000000000001"), "3"},
+		}},
+		{name: "round decimal far left", types: []arrow.DataType{dec(38, 0)}, f: round(-37), cases: []mdCase{
+			{one("95000000000000000000000000000000000000"), mdErr("does not fit in decimal(38, 0)")},
+			{one("-49999999999999999999999999999999999999"), "-50000000000000000000000000000000000000"},
+			{one("14999999999999999999999999999999999999"), "10000000000000000000000000000000000000"},
+		}},
+		{name: "round decimal beyond", types: []arrow.DataType{dec(10, 2)}, f: round(-40), cases: []mdCase{
+			{one("99999999.99"), "0"},
 		}},
 		{name: "round decimal to 38 digits", types: []arrow.DataType{dec(38, 0)}, f: round(-1), cases: []mdCase{
 			{one("99999999999999999999999999999999999999"), mdErr("does not fit in decimal(38, 0)")},
