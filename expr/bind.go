@@ -237,6 +237,10 @@ func (b *binder) bindCompare(op binOp, src string, l, r bnode, ls, rs string) (b
 		// Comparing with null is null for every row.
 		return &bLit{sc: scalar.MakeNullScalar(arrow.FixedWidthTypes.Boolean)}, nil
 	}
+	// Structs, arrays and boolean ordering (conditional_compare.go).
+	if n, ok, err := b.bindOrderCompare(op, src, l, r); ok {
+		return n, err
+	}
 	fn, ok := compute.GetFunctionRegistry().GetFunction(binOps[op].kernel)
 	if !ok {
 		return nil, fmt.Errorf("expr: compute function %q is not registered; the arrow-go version in use lacks it", binOps[op].kernel)
@@ -494,6 +498,10 @@ func (b *binder) castTo(n bnode, to arrow.DataType, src string) (bnode, error) {
 			out = d.(*compute.ScalarDatum).Value
 		}
 		return &bLit{sc: out}, nil
+	}
+	if sparkCastFor(n.dataType(), to) {
+		// Nested, decimal and date casts (cast.go).
+		return b.bindCast(n, to, false, castSrc(n.String(), to, false))
 	}
 	if !compute.CanCast(n.dataType(), to) {
 		return nil, fmt.Errorf("expr: %w in %s: cannot cast %s to %s", ErrType, b.in(src), n.dataType(), to)

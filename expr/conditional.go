@@ -306,7 +306,12 @@ func mayFail(n bnode) bool {
 		if !isFloat(n.typ) || n.op == opDiv {
 			return true
 		}
-	case *bCompare, *bLogic, *bNot, *bIsNull, *bCase, *bCoalesce, *bNullIf, *bExtremum, *bIn, *bBetween:
+	case *bCompare, *bLogic, *bNot, *bIsNull, *bCase, *bCoalesce, *bNullIf, *bExtremum, *bIn, *bBetween, *bOrderCompare:
+	case *bCastTo:
+		// TRY_CAST never fails; nor does widening.
+		if !n.try && !isWidening(n.x.dataType(), n.to) {
+			return true
+		}
 	case *bLike:
 		if n.m == nil {
 			return true // a pattern read per row may be invalid
@@ -738,10 +743,43 @@ func compareType(a, b arrow.DataType) (arrow.DataType, bool) {
 	if (ka == kDecimal || kb == kDecimal) && isNumberKind(ka) && isNumberKind(kb) {
 		return widerType(a, b)
 	}
-	if (ka == kDate && kb == kTimestamp) || (ka == kTimestamp && kb == kDate) {
+	if (ka == kDate && kb == kTimestamp) || (ka == kTimestamp && kb == kDate) ||
+		(ka == kStruct && kb == kStruct) || (ka == kList && kb == kList) {
 		return widerType(a, b)
 	}
 	return nil, false
+}
+
+// sparkCastFor reports whether an implicit cast from one type to another
+// uses this package's cast rather than arrow-go's: for nested types,
+// decimals and dates.
+func sparkCastFor(from, to arrow.DataType) bool {
+	for _, k := range []castKind{kindOf(from), kindOf(to)} {
+		switch k {
+		case kStruct, kList, kMap, kDecimal, kDate:
+			return true
+		}
+	}
+	return false
+}
+
+// isWidening reports whether every value of type from converts to type to
+// without failing: to a wider integer of the same signedness, any integer
+// or float to float64, float32 to float64, a date to a microsecond
+// timestamp, anything to a string.
+func isWidening(from, to arrow.DataType) bool {
+	fk, tk := kindOf(from), kindOf(to)
+	switch {
+	case fk == kNull || tk == kString:
+		return true
+	case fk == kInt && tk == kInt:
+		return isSigned(from) == isSigned(to) && bitWidth(from) <= bitWidth(to)
+	case (fk == kInt || fk == kFloat) && to.ID() == arrow.FLOAT64:
+		return true
+	case fk == kDate && tk == kTimestamp:
+		return to.(*arrow.TimestampType).Unit != arrow.Nanosecond
+	}
+	return false
 }
 
 // unify gives args one type, their wider type (see widerType), casting

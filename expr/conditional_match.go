@@ -444,8 +444,17 @@ func (n *betweenNode) bind(b *binder) (bnode, error) {
 		return &bLit{sc: scalar.MakeNullScalar(arrow.FixedWidthTypes.Boolean)}, nil
 	}
 	// Type-check both comparisons as the binder does.
-	if _, err := b.bindCompare(opGe, src, args[0], args[1], nodeString(n.x), nodeString(n.lo)); err != nil {
+	ge, err := b.bindCompare(opGe, src, args[0], args[1], nodeString(n.x), nodeString(n.lo))
+	if err != nil {
 		return nil, err
+	}
+	if _, ok := ge.(*bOrderCompare); ok {
+		// Types the kernels cannot order: two comparisons.
+		le, err := b.bindCompare(opLe, src, args[0], args[2], nodeString(n.x), nodeString(n.hi))
+		if err != nil {
+			return nil, err
+		}
+		return b.bindLogic(opAnd, src, ge, le, nodeString(n.x)+" >= "+nodeString(n.lo), nodeString(n.x)+" <= "+nodeString(n.hi))
 	}
 	return b.fold(&bBetween{src: src, x: args[0], lo: args[1], hi: args[2]}, src)
 }

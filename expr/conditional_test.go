@@ -298,6 +298,8 @@ func TestBetween(t *testing.T) {
 	evalBoth(t, Col("s").Between(Lit("b"), Lit("d")), []any{false, true, true, false}, column{"s", xtStr, []any{"a", "b", "cz", "e"}})
 	evalBoth(t, Col("x").Between(Col("lo"), Lit(3)), []any{true, false, true, false, nil}, x,
 		column{"lo", xtI32, []any{int32(0), int32(2), int32(3), int32(0), int32(0)}})
+	evalBoth(t, Col("p").Between(Lit(false), Col("q")), []any{true, false, nil, true},
+		column{"p", xtBool, []any{true, true, nil, false}}, column{"q", xtBool, []any{true, false, true, false}})
 	if s := Col("x").Between(Lit(1), Lit(3)).String(); s != "(x BETWEEN 1 AND 3)" {
 		t.Errorf("String = %q", s)
 	}
@@ -386,7 +388,7 @@ func TestConditionalBindErrors(t *testing.T) {
 		{Coalesce(Col("x"), Col("s")), "the arguments of coalesce need one type"},
 		{Greatest(Col("st"), Col("st")), "greatest compares values, and struct<a:int> values have no order"},
 		{Col("x").In(Lit("a")), "the value and the list of IN need one type"},
-		{Col("b").Between(Lit(false), Lit(true)), "cannot be compared"},
+		{Col("s").Between(Lit(1), Lit(2)), "the operands of BETWEEN need one type"},
 		{CaseWhen(), "has no WHEN branch"},
 		{Call("if", Col("b"), Lit(1)), "if takes 3 arguments, got 2"},
 	} {
@@ -450,5 +452,77 @@ func TestConditionalNestedTypes(t *testing.T) {
 	defer got2.Release()
 	if v := values(t, got2); !sameValues(v, []any{int32(0), int32(0), int32(2000)}) {
 		t.Errorf("CASE over struct fields: %v", v)
+	}
+}
+
+func TestOrderComparisons(t *testing.T) {
+	p := column{"p", xtBool, []any{true, false, nil, true}}
+	evalBoth(t, Col("p").Gt(Lit(false)), []any{true, false, nil, true}, p)
+	evalBoth(t, Col("p").Le(Lit(false)), []any{false, true, nil, false}, p)
+	evalBoth(t, Col("p").Ge(Col("q")), []any{true, false, nil, true}, p, column{"q", xtBool, []any{true, true, false, false}})
+
+	mem := checked(t)
+	cases := []struct {
+		typ, a, b string
+		e         Expr
+		want      []any
+	}{
+		{"array<int>", `[[1, 2], [1], [null], [1, null], [], null]`, `[[1, 3], [1, 0], [0], [1, null], [], [1]]`,
+			Col("a").Lt(Col("b")), []any{true, true, true, false, false, nil}},
+		{"array<int>", `[[1, 2], [1], [null], [1, null], [], null]`, `[[1, 3], [1, 0], [0], [1, null], [], [1]]`,
+			Col("a").Eq(Col("b")), []any{false, false, false, true, true, nil}},
+		{"struct<x: int, y: string>", `[{"x": 1, "y": "a"}, {"x": 1, "y": null}, {"x": 2, "y": "a"}, null]`,
+			`[{"x": 1, "y": "b"}, {"x": 1, "y": null}, {"x": 1, "y": "z"}, {"x": 0, "y": "a"}]`,
+			Col("a").Lt(Col("b")), []any{true, false, false, nil}},
+		{"struct<x: int, y: string>", `[{"x": 1, "y": "a"}, {"x": 1, "y": null}, {"x": 2, "y": "a"}, null]`,
+			`[{"x": 1, "y": "b"}, {"x": 1, "y": null}, {"x": 1, "y": "z"}, {"x": 0, "y": "a"}]`,
+			Col("a").Eq(Col("b")), []any{false, true, false, nil}},
+		{"array<double>", `[[1.5], [0], [2]]`, `[[1.5], [-0.0], [3]]`, Col("a").Ge(Col("b")), []any{true, true, false}},
+		{"array<struct<k: string>>", `[[{"k": "a"}], [{"k": "b"}]]`, `[[{"k": "a"}], [{"k": "a"}, {"k": "c"}]]`,
+			Col("a").NotEq(Col("b")), []any{false, true}},
+	}
+	for _, c := range cases {
+		typ := mustType(t, c.typ)
+		a := fromJSON(t, mem, typ, c.a)
+		b := fromJSON(t, mem, typ, c.b)
+		schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: typ, Nullable: true}, {Name: "b", Type: typ, Nullable: true}}, nil)
+		rec := array.NewRecordBatch(schema, []arrow.Array{a, b}, int64(a.Len()))
+		a.Release()
+		b.Release()
+		for _, slice := range []bool{false, true} {
+			r := rec
+			want := c.want
+			if slice {
+				r = rec.NewSlice(1, rec.NumRows())
+				want = want[1:]
+			}
+			got, err := tryEval(t, mem, c.e, r)
+			if err != nil {
+				t.Errorf("%s over %s: %v", c.e, c.typ, err)
+			} else if !sameValues(got, want) {
+				t.Errorf("%s over %s (sliced %v) = %v, want %v", c.e, c.typ, slice, got, want)
+			}
+			if slice {
+				r.Release()
+			}
+		}
+		rec.Release()
+	}
+	// Arrays of different element types compare in the wider one.
+	schema := MustParseSchema("a ARRAY<INT>, b ARRAY<BIGINT>, m MAP<STRING, INT>")
+	ai := fromJSON(t, mem, schema.Field(0).Type, `[[1, 2], [3]]`)
+	bi := fromJSON(t, mem, schema.Field(1).Type, `[[1, 2], [4]]`)
+	mi := array.MakeArrayOfNull(mem, schema.Field(2).Type, 2)
+	mixed := array.NewRecordBatch(schema, []arrow.Array{ai, bi, mi}, 2)
+	ai.Release()
+	bi.Release()
+	mi.Release()
+	defer mixed.Release()
+	if got, err := tryEval(t, mem, Col("a").Eq(Col("b")), mixed); err != nil || !sameValues(got, []any{true, false}) {
+		t.Errorf("array<int> = array<bigint>: %v, %v", got, err)
+	}
+	_, err := Col("m").Eq(Col("m")).Bind(schema)
+	if err == nil || !strings.Contains(err.Error(), "maps cannot be compared") {
+		t.Errorf("map = map: %v", err)
 	}
 }
