@@ -42,7 +42,7 @@ func (m OutputMode) validate() error {
 func (m OutputMode) String() string { return string(m) }
 
 // CheckStreaming reports whether plan n can run as a streaming query in
-// mode. Scan, Project, Filter, Union, Generate and MapBatches are
+// mode. Scan, Project, Filter, Union, Generate, MapBatches and Parse are
 // stateless, so every mode but Complete is supported; Complete needs a
 // streaming aggregation and is refused with Spark's message. A node type
 // this package does not know is an error.
@@ -55,7 +55,7 @@ func CheckStreaming(n Node, mode OutputMode) error {
 	}
 	err := Walk(n, func(n Node) error {
 		switch n.(type) {
-		case *Scan, *Project, *Filter, *Union, *Generate, *MapBatches:
+		case *Scan, *Project, *Filter, *Union, *Generate, *MapBatches, *Parse:
 			return nil
 		}
 		return fmt.Errorf("plan: CheckStreaming: unknown plan node %T (%s); build plans from this package's nodes", n, n)
