@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -588,7 +589,14 @@ func (e *patternError) Error() string {
 	return fmt.Sprintf("invalid datetime pattern %q: %s", e.pattern, e.msg)
 }
 
-var layouts sync.Map // [2]any{pattern, parse} -> *dtLayout
+var (
+	layouts     sync.Map // [2]any{pattern, parse} -> *dtLayout
+	layoutCount atomic.Int64
+)
+
+// maxLayouts bounds the layouts cached, for pattern columns with ever new
+// values.
+const maxLayouts = 4096
 
 // compileLayout compiles pattern for formatting, or for parsing when
 // parse is set (letters only meaningful for output are refused).
@@ -602,7 +610,9 @@ func compileLayout(pattern string, parse bool) (*dtLayout, error) {
 	if err != nil {
 		return nil, err
 	}
-	layouts.Store([2]any{strings.Clone(pattern), parse}, l)
+	if layoutCount.Add(1) <= maxLayouts {
+		layouts.Store([2]any{strings.Clone(pattern), parse}, l)
+	}
 	return l, nil
 }
 

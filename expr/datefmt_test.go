@@ -482,3 +482,46 @@ func TestParseAndFormatDoNotAllocate(t *testing.T) {
 		t.Errorf("parsing and formatting allocate %v times per run", allocs)
 	}
 }
+
+// FuzzDateTimeText checks that no pattern and no text makes compiling,
+// parsing or formatting panic, and that what parses formats back to text
+// that parses to the same instant.
+func FuzzDateTimeText(f *testing.F) {
+	f.Add("yyyy-MM-dd HH:mm:ss", "2024-02-29 13:05:09")
+	f.Add("EEE, dd MMM yyyy hh:mm:ss a XXX", "Thu, 29 Feb 2024 01:05:09 PM +05:30")
+	f.Add("yyyyMMdd[HHmm]", "202402291305")
+	f.Add("G y D VV z", "AD 2024 60 Europe/Paris CET")
+	f.Add("''SSSSSS'x'", "'123456x")
+	f.Add("[[yyyy]", "\xff")
+	f.Fuzz(func(t *testing.T, pattern, text string) {
+		var v isoValue
+		if _, ok := parseISO([]byte(text), &v); ok {
+			_ = v.instant(utcZone)
+		}
+		_, _, _ = parseISODate([]byte(text))
+		pl, err := compileLayout(pattern, true)
+		if err != nil {
+			return
+		}
+		var p dtParsed
+		fail, ok := pl.parse([]byte(text), &p)
+		if !ok {
+			_ = fail.describe(pl, []byte(text))
+			return
+		}
+		u, fail := p.instant(utcZone)
+		if fail.code != pfNone {
+			_ = fail.describe(pl, []byte(text))
+			return
+		}
+		fl, err := compileLayout(pattern, false)
+		if err != nil {
+			t.Fatalf("%q compiles for parsing but not for formatting: %v", pattern, err)
+		}
+		var fd dtFields
+		fd.zc = utcZone
+		fd.setLocal(u)
+		fd.utcSec = floorDiv(u, 1_000_000)
+		_ = fl.appendFormat(nil, &fd)
+	})
+}

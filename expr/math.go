@@ -49,9 +49,9 @@ func init() {
 		{name: "floor", minArgs: 1, maxArgs: 1, bind: mdBindFloorCeil(mdFloor)},
 		{name: "ceil", minArgs: 1, maxArgs: 1, bind: mdBindFloorCeil(mdCeil)},
 		{name: "ceiling", minArgs: 1, maxArgs: 1, bind: mdBindFloorCeil(mdCeil)},
-		{name: "pow", minArgs: 2, maxArgs: 2, bind: mdBindBinary(mdPow)},
-		{name: "power", minArgs: 2, maxArgs: 2, bind: mdBindBinary(mdPow)},
-		{name: "atan2", minArgs: 2, maxArgs: 2, bind: mdBindBinary(math.Atan2)},
+		{name: "pow", minArgs: 2, maxArgs: 2, bind: mdBindBinary("pow", mdPow)},
+		{name: "power", minArgs: 2, maxArgs: 2, bind: mdBindBinary("power", mdPow)},
+		{name: "atan2", minArgs: 2, maxArgs: 2, bind: mdBindBinary("atan2", math.Atan2)},
 		{name: "log", minArgs: 1, maxArgs: 2, bind: mdBindLog},
 		{name: "mod", minArgs: 2, maxArgs: 2, bind: mdBindMod(mdModPlain, false)},
 		{name: "pmod", minArgs: 2, maxArgs: 2, bind: mdBindMod(mdModPositive, false)},
@@ -528,16 +528,16 @@ func mdBindUnary(u mdUnary) func(b *binder, src string, args []bnode) (bnode, er
 	}
 }
 
-func mdBindBinary(f func(x, y float64) float64) func(b *binder, src string, args []bnode) (bnode, error) {
+func mdBindBinary(name string, f func(x, y float64) float64) func(b *binder, src string, args []bnode) (bnode, error) {
 	return func(b *binder, src string, args []bnode) (bnode, error) {
 		for i := range args {
-			a, err := mdDoubleArg(b, src, "this function", args[i])
+			a, err := mdDoubleArg(b, src, name, args[i])
 			if err != nil {
 				return nil, err
 			}
 			args[i] = a
 		}
-		return &bFunc{src: src, args: args, typ: arrow.PrimitiveTypes.Float64, null: anyNullable(args),
+		return &bFunc{name: name, src: src, args: args, typ: arrow.PrimitiveTypes.Float64, null: anyNullable(args),
 			fn: func(ev *evalCtx, vals []val) (val, error) {
 				if mdHasNull(vals) {
 					return mdNull(ev, arrow.PrimitiveTypes.Float64, vals), nil

@@ -665,7 +665,7 @@ func TestMathDisplayAndBindErrors(t *testing.T) {
 		{Call("round", Col("c0"), Lit(1.5)), "the scale of round must be a constant integer"},
 		{Col("c1").Mod(Lit(2)), "% needs numeric operands"},
 		{Call("sqrt", Col("c1")), "sqrt needs a numeric argument"},
-		{Call("pow", Col("c1"), Lit(2)), "needs a numeric argument"},
+		{Call("pow", Col("c1"), Lit(2)), "pow needs a numeric argument, but c1 is string"},
 		{Lit(5).Mod(Lit(0)), "division by zero in (5 % 0)"},
 		{Call("abs", Lit(int8(-128))), "abs(-128) = 128 does not fit in tinyint"},
 		{Call("log", Col("c0"), Col("c0"), Col("c0")), "log takes 1 to 2 arguments, got 3"},
