@@ -29,7 +29,7 @@ type Pipeline struct {
 
 // Build turns root into a Pipeline whose operators allocate from mem
 // (memory.DefaultAllocator if nil). The plan is made of Scan, Project,
-// Filter, Generate, MapBatches and Union nodes, each built by the plan
+// Filter, Generate, MapBatches, Parse and Union nodes, each built by the plan
 // package's constructors; any other node is refused with an error naming
 // it. Each input of a Union becomes a branch: a source's records run
 // through the branches that read it, then through the operators above the
@@ -92,12 +92,22 @@ func Build(root plan.Node, mem memory.Allocator) (*Pipeline, error) {
 			}
 			ops = append(ops, op)
 			n = node.Input
+		case *plan.Parse:
+			if node.Decoder() == nil {
+				return nil, fmt.Errorf("incremental: Build: %s was not built with plan.NewParse, so it has no decoder", node)
+			}
+			op, err := NewParse(node.Decoder(), node.ColumnIndex(), node.Schema(), node.String(), mem)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+			n = node.Input
 		case *plan.Union:
 			return buildUnion(node, root, ops, mem)
 		case nil:
 			return nil, errors.New("incremental: Build: a plan node has a nil input")
 		default:
-			return nil, fmt.Errorf("incremental: Build: no physical operator for plan node %T (%s); this version runs Scan, Project, Filter, Generate, MapBatches and Union", n, n)
+			return nil, fmt.Errorf("incremental: Build: no physical operator for plan node %T (%s); this version runs Scan, Project, Filter, Generate, MapBatches, Parse and Union", n, n)
 		}
 	}
 }

@@ -121,9 +121,17 @@ func (p *Parse) ColumnIndex() int { return p.col }
 func (p *Parse) Decoder() decode.Decoder { return p.dec }
 
 // Mode is the parse mode.
-func (p *Parse) Mode() decode.Mode { return p.dec.Mode() }
+func (p *Parse) Mode() decode.Mode {
+	if p.dec == nil {
+		return decode.Permissive
+	}
+	return p.dec.Mode()
+}
 
 func (p *Parse) String() string {
+	if p.dec == nil {
+		return fmt.Sprintf("Parse %s %s", strings.ToUpper(string(p.Format)), p.Column)
+	}
 	names := make([]string, p.dec.Schema().NumFields())
 	for i, f := range p.dec.Schema().Fields() {
 		names[i] = f.Name
