@@ -48,6 +48,15 @@ type BatchObserver interface {
 	EndBatch(ctx context.Context, info BatchInfo) ([]arrow.RecordBatch, map[string]int64, error)
 }
 
+// BatchMetricser is an optional capability of a Plan: BatchMetrics
+// returns counters of the work done since its last call (for example
+// malformed records dropped while parsing) and resets them. The driver
+// calls it before a batch, dropping what a failed attempt counted, and
+// after it, reporting the counts in Progress.Metrics.
+type BatchMetricser interface {
+	BatchMetrics() map[string]int64
+}
+
 // BatchInfo identifies the batch being run.
 type BatchInfo struct {
 	BatchID     int64
@@ -578,6 +587,10 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	// a re-run of the batch computes the same values.
 	ctx = expr.WithBatchTime(ctx, entry.BatchTimestampMs*1000)
 	obs, _ := d.cfg.Plan.(BatchObserver)
+	metricser, _ := d.cfg.Plan.(BatchMetricser)
+	if metricser != nil {
+		metricser.BatchMetrics()
+	}
 	if obs != nil {
 		if err := obs.BeginBatch(ctx, info); err != nil {
 			return fmt.Errorf("microbatch: batch %d: %w", batchID, err)
@@ -671,11 +684,15 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	d.batchSeq++
 	d.mu.Unlock()
 
-	d.report(start, batchID, entry, prevCommitted, ends, rowsPerSource, outRows, durations, elapsed)
+	var metrics map[string]int64
+	if metricser != nil {
+		metrics = metricser.BatchMetrics()
+	}
+	d.report(start, batchID, entry, prevCommitted, ends, rowsPerSource, outRows, durations, elapsed, metrics)
 	return nil
 }
 
-func (d *Driver) report(start time.Time, batchID int64, entry wal.OffsetEntry, from, to []source.Offset, rows []int64, outRows int64, durations map[string]int64, elapsed time.Duration) {
+func (d *Driver) report(start time.Time, batchID int64, entry wal.OffsetEntry, from, to []source.Offset, rows []int64, outRows int64, durations map[string]int64, elapsed time.Duration, metrics map[string]int64) {
 	var total int64
 	for _, r := range rows {
 		total += r
@@ -704,6 +721,9 @@ func (d *Driver) report(start time.Time, batchID int64, entry wal.OffsetEntry, f
 	}
 	if entry.BatchWatermarkMs > 0 {
 		p.EventTime = map[string]string{"watermark": timestampString(time.UnixMilli(entry.BatchWatermarkMs))}
+	}
+	if len(metrics) > 0 {
+		p.Metrics = metrics
 	}
 	if m, ok := d.cfg.Sink.(sink.Metricser); ok {
 		p.Sink.Metrics = m.Metrics()

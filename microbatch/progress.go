@@ -23,6 +23,9 @@ type Progress struct {
 	StateOperators         []StateOperator   `json:"stateOperators"`
 	Sources                []SourceProgress  `json:"sources"`
 	Sink                   SinkProgress      `json:"sink"`
+	// Metrics are the plan's counters for the batch (see
+	// BatchMetricser), such as numDroppedMalformedRows.
+	Metrics map[string]int64 `json:"metrics,omitempty"`
 }
 
 // StateOperator reports one stateful operator's state after a batch.
