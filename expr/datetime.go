@@ -826,6 +826,9 @@ func formatColumn(ev *evalCtx, src string, l *dtLayout, m mdView[int64], wall bo
 			f.utcSec = floorDiv(inst, microsPerSecond)
 		}
 		buf = lay.appendFormat(buf[:0], &f)
+		if sb.DataLen()+len(buf) > math.MaxInt32 {
+			return val{}, fmt.Errorf("expr: %s at row %d: the formatted strings exceed 2 GiB in one batch, the most an Arrow string array holds; use smaller batches", src, i)
+		}
 		sb.BinaryBuilder.Append(buf)
 	}
 	arr := sb.NewArray()

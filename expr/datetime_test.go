@@ -574,6 +574,30 @@ func TestTimestampUnitsAndZones(t *testing.T) {
 	}
 }
 
+func TestLargeStrings(t *testing.T) {
+	mem := checked(t)
+	b := array.NewLargeStringBuilder(mem)
+	defer b.Release()
+	b.AppendValues([]string{"x", "2024-02-29 10:00:00", "", "1969-12-31 23:59:59"}, []bool{true, true, false, true})
+	col := b.NewArray()
+	defer col.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: col.DataType(), Nullable: true}}, nil), []arrow.Array{col}, 4)
+	defer rec.Release()
+	sl := rec.NewSlice(1, 4)
+	defer sl.Release()
+	got, err := mdEval(t, context.Background(), mem, Call("to_timestamp", Col("s"), Lit("yyyy-MM-dd HH:mm:ss")), sl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "[2024-02-29 10:00:00 <nil> 1969-12-31 23:59:59]"; fmt.Sprint(got) != want {
+		t.Errorf("to_timestamp of sliced large strings = %v, want %s", got, want)
+	}
+	got, err = mdEval(t, context.Background(), mem, Call("second", Col("s")), sl)
+	if err != nil || fmt.Sprint(got) != "[0 <nil> 59]" {
+		t.Errorf("second of sliced large strings = %v, %v", got, err)
+	}
+}
+
 func TestDictionaryStrings(t *testing.T) {
 	mem := checked(t)
 	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
