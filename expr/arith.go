@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
-	"strconv"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -471,5 +470,7 @@ func floatCheck[T ~float32 | ~float64](op binOp, x, y T) (bool, string) {
 	if op == opDiv && y == 0 {
 		return true, ""
 	}
-	return false, strconv.FormatFloat(float64(x), 'g', -1, 64)
+	// exact is read only when bad: formatting here would cost every row
+	// of a batch whose null slots hold zero divisors.
+	return false, ""
 }

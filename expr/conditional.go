@@ -327,6 +327,29 @@ func mayFail(n bnode) bool {
 	return false
 }
 
+// strict reports whether n is null wherever a column it reads is null,
+// and whether so are all its operands: then it never fails on those rows
+// and can run over columns with the unwanted rows made null.
+func strict(n bnode) bool {
+	switch n := n.(type) {
+	case *bCol, *bLit:
+		return true
+	case *bArith, *bCast, *bCompare, *bNot, *bOrderCompare, *bBetween:
+	case *bCastTo:
+		if n.try {
+			return false
+		}
+	default:
+		return false
+	}
+	for _, ch := range n.children() {
+		if !strict(ch) {
+			return false
+		}
+	}
+	return true
+}
+
 // evalAt evaluates n for the rows of s. The result is owned by the caller
 // and is a constant, an array of every row of ev (compact false), or an
 // array of just the rows of s in order (compact true).
@@ -337,6 +360,17 @@ func evalAt(ev *evalCtx, n bnode, s rowSet) (val, bool, error) {
 	}
 	set := map[int]bool{}
 	collectColumns(n, set)
+	if strict(n) {
+		// The other rows become null in the columns n reads, so n
+		// computes nulls there, without failing.
+		if masked, ok := maskedRecord(ev, s, set); ok {
+			defer masked.Release()
+			sev := *ev
+			sev.rec = masked
+			v, err := n.eval(&sev)
+			return v, false, err
+		}
+	}
 	sub, err := subRecord(ev, s.idx, set)
 	if err != nil {
 		return val{}, false, err
@@ -388,6 +422,62 @@ func subRecord(ev *evalCtx, idx []int32, need map[int]bool) (arrow.RecordBatch, 
 	out := array.NewRecordBatch(rec.Schema(), cols, int64(len(idx)))
 	release()
 	return out, nil
+}
+
+// maskedRecord is ev's record with the columns in need null outside the
+// rows of s: the same values, a new validity bitmap. It reports false for
+// column types without a validity bitmap of their own.
+func maskedRecord(ev *evalCtx, s rowSet, need map[int]bool) (arrow.RecordBatch, bool) {
+	rec := ev.rec
+	n := int(rec.NumRows())
+	sel := make([]byte, bitutil.BytesForBits(int64(n)))
+	for _, r := range s.idx {
+		bitutil.SetBit(sel, int(r))
+	}
+	cols := make([]arrow.Array, rec.NumCols())
+	release := func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}
+	for i := range cols {
+		col := rec.Column(i)
+		if !need[i] {
+			col.Retain()
+			cols[i] = col
+			continue
+		}
+		switch col.DataType().ID() {
+		case arrow.NULL, arrow.SPARSE_UNION, arrow.DENSE_UNION, arrow.RUN_END_ENCODED:
+			release()
+			return nil, false
+		}
+		d := col.Data()
+		off := d.Offset()
+		bm := memory.NewResizableBuffer(ev.mem)
+		bm.Resize(int(bitutil.BytesForBits(int64(off + n))))
+		if col.NullN() > 0 {
+			bitutil.BitmapAnd(col.NullBitmapBytes(), sel, int64(off), 0, bm.Bytes(), int64(off), int64(n))
+		} else {
+			bitutil.CopyBitmap(sel, 0, n, bm.Bytes(), off)
+		}
+		nulls := n - bitutil.CountSetBits(bm.Bytes(), off, n)
+		bufs := append([]*memory.Buffer{bm}, d.Buffers()[1:]...)
+		var data *array.Data
+		if d.DataType().ID() == arrow.DICTIONARY {
+			data = array.NewDataWithDictionary(d.DataType(), n, bufs, nulls, off, d.Dictionary().(*array.Data))
+		} else {
+			data = array.NewData(d.DataType(), n, bufs, d.Children(), nulls, off)
+		}
+		bm.Release()
+		cols[i] = array.MakeFromData(data)
+		data.Release()
+	}
+	out := array.NewRecordBatch(rec.Schema(), cols, int64(n))
+	release()
+	return out, true
 }
 
 // boolReader reads a boolean val (array or constant).
@@ -491,6 +581,9 @@ func assemble(ev *evalCtx, typ arrow.DataType, parts partList, src string) (val,
 			p.v.arr.Retain()
 		}
 		return p.v, nil
+	}
+	if out, ok := assembleFixed(ev, typ, parts); ok {
+		return val{arr: out}, nil
 	}
 	// Gather the parts' values into one array and take row i from its
 	// part: a constant from its single value, a whole-batch value from
@@ -1330,4 +1423,95 @@ func exactDecimalConst(c *bLit, to arrow.DataType) (*bLit, bool) {
 		return nil, false
 	}
 	return &bLit{sc: sc}, true
+}
+
+// assembleFixed is assemble for fixed-width types of whole bytes (numbers,
+// dates, timestamps, decimals): values are copied straight into the
+// result.
+func assembleFixed(ev *evalCtx, typ arrow.DataType, parts partList) (arrow.Array, bool) {
+	fw, ok := typ.(arrow.FixedWidthDataType)
+	if !ok || typ.ID() == arrow.BOOL || typ.ID() == arrow.DICTIONARY || typ.ID() == arrow.FIXED_SIZE_BINARY {
+		return nil, false
+	}
+	for _, p := range parts {
+		if p.v.arr != nil && !arrow.TypeEqual(p.v.arr.DataType(), typ) {
+			return nil, false
+		}
+	}
+	switch fw.BitWidth() {
+	case 8:
+		return assembleWidth[uint8](ev, typ, parts)
+	case 16:
+		return assembleWidth[uint16](ev, typ, parts)
+	case 32:
+		return assembleWidth[uint32](ev, typ, parts)
+	case 64:
+		return assembleWidth[uint64](ev, typ, parts)
+	case 128:
+		return assembleWidth[[2]uint64](ev, typ, parts)
+	}
+	return nil, false
+}
+
+func assembleWidth[T any](ev *evalCtx, typ arrow.DataType, parts partList) (arrow.Array, bool) {
+	n := ev.rows
+	vbuf, out := newFixed[T](ev.mem, n)
+	clear(out)
+	valid := memory.NewResizableBuffer(ev.mem)
+	valid.Resize(int(bitutil.BytesForBits(int64(n))))
+	ok := valid.Bytes()
+	clear(ok)
+	for _, p := range parts {
+		rows := p.rows
+		if p.v.arr == nil {
+			if !p.v.sc.IsValid() {
+				continue
+			}
+			one, err := scalar.MakeArrayFromScalar(p.v.sc, 1, ev.mem)
+			if err != nil {
+				vbuf.Release()
+				valid.Release()
+				return nil, false
+			}
+			c := fixedValues[T](one)[0]
+			one.Release()
+			for k := 0; k < rows.size(); k++ {
+				r := rows.at(k)
+				out[r] = c
+				bitutil.SetBit(ok, r)
+			}
+			continue
+		}
+		src := fixedValues[T](p.v.arr)
+		var bm []byte
+		off := p.v.arr.Data().Offset()
+		if p.v.arr.NullN() > 0 {
+			bm = p.v.arr.NullBitmapBytes()
+		}
+		for k := 0; k < rows.size(); k++ {
+			r := rows.at(k)
+			q := r
+			if p.compact {
+				q = k
+			}
+			if bm != nil && !bitIsSet(bm, off+q) {
+				continue
+			}
+			out[r] = src[q]
+			bitutil.SetBit(ok, r)
+		}
+	}
+	nulls := n - bitutil.CountSetBits(ok, 0, n)
+	validity := valid
+	if nulls == 0 {
+		valid.Release()
+		validity = nil
+	}
+	data := array.NewData(typ, n, []*memory.Buffer{validity, vbuf}, nil, nulls, 0)
+	if validity != nil {
+		validity.Release()
+	}
+	vbuf.Release()
+	defer data.Release()
+	return array.MakeFromData(data), true
 }

@@ -526,3 +526,49 @@ func TestOrderComparisons(t *testing.T) {
 		t.Errorf("map = map: %v", err)
 	}
 }
+
+func TestShortCircuitPaths(t *testing.T) {
+	// coalesce turns the rows a branch does not take (x null) into 0: the
+	// branch must not run on them, or 10 / 0 fails.
+	x := column{"x", xtI64, []any{nil, int64(5), nil, int64(2)}}
+	evalBoth(t, When(Col("x").IsNull(), Lit(0.0)).Otherwise(Lit(10).Div(Coalesce(Col("x"), Lit(0)))),
+		[]any{0.0, 2.0, 0.0, 5.0}, x)
+	evalBoth(t, Col("x").IsNotNull().And(Lit(10).Div(Coalesce(Col("x"), Lit(0))).Gt(Lit(3))),
+		[]any{false, false, false, true}, x)
+	// A dictionary column in a branch that runs on some rows.
+	mem := checked(t)
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	b := array.NewDictionaryBuilder(mem, dt).(*array.BinaryDictionaryBuilder)
+	for _, s := range []string{"1", "x", "2", "x"} {
+		if err := b.AppendString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.AppendNull()
+	col := b.NewArray()
+	b.Release()
+	defer col.Release()
+	for _, slice := range []bool{false, true} {
+		in := col
+		want := []any{int32(1), int32(-1), int32(2), int32(-1), int32(-1)}
+		if slice {
+			in = array.NewSlice(col, 1, 5)
+			want = want[1:]
+		}
+		got, err := evalOn(t, mem, When(Col("x").NotEq(Lit("x")), Col("x").Cast(arrow.PrimitiveTypes.Int32)).Otherwise(Lit(-1)), in)
+		if err != nil {
+			t.Errorf("CASE over a dictionary column (sliced %v): %v", slice, err)
+		} else {
+			if v := values(t, got); !sameValues(v, want) {
+				t.Errorf("CASE over a dictionary column (sliced %v) = %v, want %v", slice, v, want)
+			}
+			got.Release()
+		}
+		if slice {
+			in.Release()
+		}
+	}
+	// Strings through the gather path, constants and nulls mixed.
+	evalBoth(t, When(Col("x").Gt(Lit(3)), Col("x").Cast(xtStr)).When(Col("x").IsNull(), Lit(nil)).Otherwise(Lit("small")),
+		[]any{nil, "5", nil, "small"}, x)
+}
