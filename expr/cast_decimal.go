@@ -278,7 +278,7 @@ func floatToDecimal(f float64, scratch []byte, prec, scale int32) (decimal128.Nu
 	e := 0
 	for i := len(scratch) - 1; i >= 0; i-- {
 		if scratch[i] == 'e' {
-			exp, _ := strconv.Atoi(string(scratch[i+1:]))
+			exp, _ := strconv.Atoi(bytesString(scratch[i+1:]))
 			e = exp
 			scratch = scratch[:i]
 			break

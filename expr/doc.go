@@ -41,6 +41,20 @@
 //     where an invalid one fails. hash and xxhash64 equal Spark's (Murmur3
 //     and XXH64 with seed 42 over Spark's encodings of each type), so
 //     values hashed here and in Spark agree.
+//   - Types are Spark's as Arrow types (ParseType, ParseSchema and
+//     TypeString read and write Spark's names; SchemaOf derives a schema
+//     from a Go struct): a timestamp is microseconds in UTC, a date is
+//     date32, DECIMAL(p,s) is decimal128. Cast and TryCast convert between
+//     them with Spark's ANSI rules: a value that does not fit is
+//     ErrOverflow, text that does not read as the target type is ErrCast,
+//     each naming the value and the row; TRY_CAST gives null instead.
+//     Pairs Spark does not cast (a date to an int) fail at Bind.
+//   - CASE WHEN, IF, COALESCE and the right side of AND and OR are
+//     evaluated only on the rows that need them, so
+//     CASE WHEN x = 0 THEN 0 ELSE 10 / x END does not fail on x = 0. IN is
+//     null when nothing matches and the list holds a null; GREATEST and
+//     LEAST skip nulls; structs, arrays and booleans compare as Spark
+//     orders them.
 //
 // Comparisons, boolean logic and casts run on arrow-go compute kernels;
 // arithmetic runs on this package's own checked loops, which find every
