@@ -11,7 +11,9 @@
 //
 // Operations: Select (columns, computed values, one generator such as
 // explode), Where/Filter, WithColumn, WithColumnRenamed, Drop, Explode,
-// Union, MapBatches (a Go function over record batches) and scalar UDFs
+// Union, MapBatches (a Go function over record batches), FromJSON and
+// FromCSV (parse a column, such as a Kafka value, into fields, with
+// Spark's PERMISSIVE, DROPMALFORMED and FAILFAST modes) and scalar UDFs
 // registered by name (RegisterUDF), callable through expr.Call.
 //
 // DataFrames are immutable values. Errors made while building one are kept
