@@ -365,9 +365,15 @@ func (b *binder) coerce(l, r bnode) (bnode, bnode, bool) {
 		if c, ok := b.convertConst(rc, lt); ok {
 			return l, c, true
 		}
+		if c, ok := exactDecimalConst(rc, lt); ok { // conditional.go
+			return l, c, true
+		}
 	}
 	if lConst && !rConst {
 		if c, ok := b.convertConst(lc, rt); ok {
+			return c, r, true
+		}
+		if c, ok := exactDecimalConst(lc, rt); ok {
 			return c, r, true
 		}
 	}
