@@ -623,12 +623,16 @@ func (w *jsonWriter) write(out []byte, i int, ignoreNulls bool) []byte {
 			if keys.kind == jwString || keys.kind == jwLargeString {
 				out = keys.write(out, j, ignoreNulls)
 			} else {
-				// A key of another type is written as its text, quoted.
+				// A key of another type is written as its text, quoted:
+				// numbers and booleans need no escaping, and dates and
+				// timestamps are quoted already.
 				start := len(out)
 				out = keys.write(out, j, ignoreNulls)
 				if len(out) == start || out[start] != '"' {
-					text := string(out[start:])
-					out = appendJSONString(out[:start], []byte(text))
+					out = append(out, 0)
+					copy(out[start+1:], out[start:len(out)-1])
+					out[start] = '"'
+					out = append(out, '"')
 				}
 			}
 			out = append(out, ':')
