@@ -41,6 +41,8 @@ bench: services-up
 	$(GO) test -run '^$$' -bench 'LoopOverhead' -benchtime 300x -count 1 ./bench/ | tee bench.out
 	$(GO) test -run '^$$' -bench 'RateToParquet' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'FilterProject' -count 1 ./incremental/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'DecodeJSON|DecodeCSV' -count 1 ./decode/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'ToTimestamp|DateFormat' -count 1 ./expr/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'KafkaSourceRead|SaramaConsumerBaseline' -benchtime 1x -count 1 ./source/kafka/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'KafkaSink' -benchtime 1x -count 1 ./sink/kafka/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'S3' -count 1 ./objstore/s3/ | tee -a bench.out
@@ -49,6 +51,8 @@ bench: services-up
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeOffsets -fuzztime 30s ./wal/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCommit -fuzztime 30s ./wal/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime 30s ./decode/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeCSV -fuzztime 30s ./decode/
 
 clean:
 	rm -rf bin demo-out bench.out
