@@ -300,7 +300,8 @@ func newFixed[T any](mem memory.Allocator, n int) (*memory.Buffer, []T) {
 }
 
 // finishFixed builds an array of type typ from the values buffer and m's
-// validity, releasing the buffers it was given.
+// validity, releasing the buffers it was given; the caller owns the
+// result.
 func finishFixed(typ arrow.DataType, n int, values *memory.Buffer, m *nullMask) arrow.Array {
 	validity, nulls := m.result()
 	data := array.NewData(typ, n, []*memory.Buffer{validity, values}, nil, nulls, 0)
@@ -877,8 +878,9 @@ func castNumberToBool(cc *castCtx, in arrow.Array) (arrow.Array, error) {
 	})
 }
 
-// boolCast runs body over a zeroed bitmap of in.Len() booleans and builds
-// the boolean result, releasing everything if body fails.
+// boolCast runs body over a zeroed bitmap of in.Len() booleans (in is
+// borrowed) and builds the boolean result, owned by the caller, releasing
+// everything if body fails.
 func boolCast(cc *castCtx, in arrow.Array, body func(m *nullMask, out []byte) error) (arrow.Array, error) {
 	n := in.Len()
 	m := newNullMask(cc.mem, in)
@@ -995,7 +997,8 @@ func fromMicros(vals []int64, unit arrow.TimeUnit, m *nullMask, fail failFunc) e
 }
 
 // fixedCast runs body over a new buffer of n values of T and builds the
-// result of type typ, releasing everything if body fails.
+// result of type typ (owned by the caller), releasing everything if body
+// fails.
 func fixedCast[T any](cc *castCtx, in arrow.Array, typ arrow.DataType, body func(m *nullMask, out []T) error) (arrow.Array, error) {
 	n := in.Len()
 	m := newNullMask(cc.mem, in)

@@ -13,8 +13,9 @@ import (
 // Casts of structs, arrays and maps: each child is cast with its own
 // caster, and a failure deep inside names the top-level row.
 
-// runCastTo runs conv over in (borrowed); an input of nulls only gives
-// nulls of type to without looking at its values.
+// runCastTo runs conv over in (borrowed) and returns an array the caller
+// owns; an input of nulls only gives nulls of type to without looking at
+// its values.
 func runCastTo(conv caster, to arrow.DataType, cc *castCtx, in arrow.Array) (arrow.Array, error) {
 	if in.Len() > 0 && in.NullN() == in.Len() {
 		return array.MakeArrayOfNull(cc.mem, to, in.Len()), nil
@@ -41,8 +42,8 @@ func mapFailRow(err error, offs []int32) error {
 	return &g
 }
 
-// rowsOf returns the row holding each element index among the values of
-// a list or map (sliced to start at offs[0]).
+// rowOf returns the row holding element index j among the values of a
+// list or map (sliced to start at offs[0]).
 func rowOf(offs []int32, j int) int {
 	jj := int32(j) + offs[0]
 	return sort.Search(len(offs)-1, func(r int) bool { return offs[r+1] > jj })
@@ -97,7 +98,8 @@ func planStructCast(from, to *arrow.StructType) (caster, error) {
 	}, nil
 }
 
-// rebasedOffsets copies offs less offs[0] into a new buffer.
+// rebasedOffsets copies offs less offs[0] into a new buffer, owned by the
+// caller.
 func rebasedOffsets(mem memory.Allocator, offs []int32) *memory.Buffer {
 	buf, out := newFixed[int32](mem, len(offs))
 	for i, o := range offs {

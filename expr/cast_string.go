@@ -843,9 +843,9 @@ var (
 	nullBytes  = []byte("null")
 )
 
-// buildStrings makes a string array of in's length: fill appends one value
-// or null per row to sb (estimating width bytes per value) and may reuse
-// scratch.
+// buildStrings makes a string array of in's length, owned by the caller:
+// fill appends one value or null per row to sb (estimating width bytes per
+// value) and may reuse scratch.
 func buildStrings(cc *castCtx, in arrow.Array, width int, fill func(m *nullMask, sb *array.BinaryBuilder, scratch []byte) []byte) arrow.Array {
 	sb := array.NewStringBuilder(cc.mem)
 	defer sb.Release()

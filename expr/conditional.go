@@ -383,7 +383,8 @@ func evalAt(ev *evalCtx, n bnode, s rowSet) (val, bool, error) {
 	return v, true, err
 }
 
-// int32Array wraps idx (not copied) as an Arrow array.
+// int32Array wraps idx (not copied) as an Arrow array; the caller releases
+// it and keeps idx unchanged while it is in use.
 func int32Array(idx []int32) arrow.Array {
 	buf := memory.NewBufferBytes(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(idx))), 4*len(idx)))
 	data := array.NewData(arrow.PrimitiveTypes.Int32, len(idx), []*memory.Buffer{nil, buf}, nil, 0, 0)
@@ -425,8 +426,9 @@ func subRecord(ev *evalCtx, idx []int32, need map[int]bool) (arrow.RecordBatch, 
 }
 
 // maskedRecord is ev's record with the columns in need null outside the
-// rows of s: the same values, a new validity bitmap. It reports false for
-// column types without a validity bitmap of their own.
+// rows of s: the same values, a new validity bitmap. The caller releases
+// it. It reports false for column types without a validity bitmap of
+// their own.
 func maskedRecord(ev *evalCtx, s rowSet, need map[int]bool) (arrow.RecordBatch, bool) {
 	rec := ev.rec
 	n := int(rec.NumRows())
@@ -706,7 +708,7 @@ func evalLogic(ev *evalCtx, c *bLogic) (val, error) {
 }
 
 // scatterBools makes a boolean array of rows.n rows holding r's k-th
-// value at row rows.at(k) and false elsewhere.
+// value at row rows.at(k) and false elsewhere; the caller releases it.
 func scatterBools(mem memory.Allocator, r boolReader, rows rowSet) arrow.Array {
 	n := rows.n
 	nb := int(bitutil.BytesForBits(int64(n)))
@@ -1427,7 +1429,7 @@ func exactDecimalConst(c *bLit, to arrow.DataType) (*bLit, bool) {
 
 // assembleFixed is assemble for fixed-width types of whole bytes (numbers,
 // dates, timestamps, decimals): values are copied straight into the
-// result.
+// result, which the caller owns.
 func assembleFixed(ev *evalCtx, typ arrow.DataType, parts partList) (arrow.Array, bool) {
 	fw, ok := typ.(arrow.FixedWidthDataType)
 	if !ok || typ.ID() == arrow.BOOL || typ.ID() == arrow.DICTIONARY || typ.ID() == arrow.FIXED_SIZE_BINARY {

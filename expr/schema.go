@@ -51,8 +51,8 @@ func ParseType(s string) (arrow.DataType, error) {
 // ARRAY<t>, MAP<k, v> and STRUCT<name[:] t, ...>. A column is nullable
 // unless NOT NULL follows its type; a COMMENT 'text' is kept in the
 // field's metadata under "comment". Names may be backquoted (`a b`; a
-// backquote inside is written twice). Errors name the position (a 1-based character
-// offset) and the token found there.
+// backquote inside is written twice). Errors name the position (a 1-based
+// character offset) and the token found there.
 func ParseSchema(ddl string) (*arrow.Schema, error) {
 	p := newDDLParser(ddl)
 	if p.peek().kind == tokEOF {
