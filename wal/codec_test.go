@@ -22,7 +22,7 @@ var (
 		BatchWatermarkMs: 1699999990000,
 		BatchTimestampMs: 1700000000000,
 		Conf: map[string]string{
-			"sluice.stateful.numPartitions": "8",
+			"sluice.state.numPartitions": "8",
 			"sluice.watermark.policy":       "min",
 		},
 		Offsets: []json.RawMessage{json.RawMessage(`{"clicks":{"0":42,"1":17}}`), nil},

@@ -22,7 +22,7 @@ type OffsetEntry struct {
 	// since the Unix epoch.
 	BatchTimestampMs int64
 	// Conf holds settings pinned for the life of the checkpoint, such as
-	// "sluice.stateful.numPartitions". Decoding gives nil for no settings.
+	// "sluice.state.numPartitions". Decoding gives nil for no settings.
 	Conf map[string]string
 	// Offsets holds the end offset of the batch for each source, in the
 	// query's source order; a nil element means the source has no offset
