@@ -23,7 +23,7 @@ var (
 		BatchTimestampMs: 1700000000000,
 		Conf: map[string]string{
 			"sluice.state.numPartitions": "8",
-			"sluice.watermark.policy":       "min",
+			"sluice.watermark.policy":    "min",
 		},
 		Offsets: []json.RawMessage{json.RawMessage(`{"clicks":{"0":42,"1":17}}`), nil},
 	}
