@@ -22,14 +22,15 @@ var (
 		BatchWatermarkMs: 1699999990000,
 		BatchTimestampMs: 1700000000000,
 		Conf: map[string]string{
-			"sluice.state.numPartitions": "8",
-			"sluice.watermark.policy":    "min",
+			"sluice.state.numPartitions":      "8",
+			"sluice.watermark.multiplePolicy": "min",
 		},
 		Offsets: []json.RawMessage{json.RawMessage(`{"clicks":{"0":42,"1":17}}`), nil},
 	}
 	goldenCommit = CommitEntry{
 		NextBatchWatermarkMs: 1699999995000,
 		StateVersions:        map[string]int64{"aggregate-0": 8, "dedup-1": 8},
+		InputWatermarksMs:    []int64{1699999995000, NoWatermark},
 	}
 	goldenMetadata = Metadata{ID: "0f8fad5b-d9cb-469f-a165-70867728950e"}
 )
@@ -168,6 +169,8 @@ var commitCorruptions = []corruption{
 	{"array", "v1\n[]\n", "line 2"},
 	{"watermark not a number", "v1\n{\"nextBatchWatermarkMs\":true}\n", "line 2"},
 	{"state version not a number", "v1\n{\"nextBatchWatermarkMs\":0,\"stateVersions\":{\"agg\":\"8\"}}\n", "line 2"},
+	{"input watermark not an integer", "v1\n{\"nextBatchWatermarkMs\":0,\"inputWatermarksMs\":[1.5]}\n", "line 2"},
+	{"input watermarks not an array", "v1\n{\"nextBatchWatermarkMs\":0,\"inputWatermarksMs\":{\"0\":5}}\n", "line 2"},
 	{"extra line", "v1\n{\"nextBatchWatermarkMs\":0}\n{}\n", "line 3"},
 	{"extra blank line", "v1\n{\"nextBatchWatermarkMs\":0}\n\n", "line 3"},
 	{"binary garbage", "\x89PNG\r\n\x1a\n\x00\x00", "line 1"},
@@ -312,5 +315,33 @@ func TestCorruptionErrorUnwrap(t *testing.T) {
 	}
 	if !strings.HasPrefix(err.Error(), "wal: corrupt log entry: line 2") {
 		t.Fatalf("a codec's error without an object: %q", err)
+	}
+}
+
+// Commit entries written before inputWatermarksMs existed still load, with
+// no input watermarks; an entry without them is written without the field.
+func TestCommitWithoutInputWatermarks(t *testing.T) {
+	old := "v1\n{\"nextBatchWatermarkMs\":1699999995000,\"stateVersions\":{\"aggregate-0\":8}}\n"
+	got, err := JSONCodec[CommitEntry]{}.Decode([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CommitEntry{NextBatchWatermarkMs: 1699999995000, StateVersions: map[string]int64{"aggregate-0": 8}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %#v, want %#v", got, want)
+	}
+	data, err := JSONCodec[CommitEntry]{}.Encode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != old {
+		t.Fatalf("encoding an entry without input watermarks: got %q, want %q", data, old)
+	}
+	got, err = JSONCodec[CommitEntry]{}.Decode([]byte("v1\n{\"nextBatchWatermarkMs\":5,\"inputWatermarksMs\":[-1,5,7]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{NoWatermark, 5, 7}; !reflect.DeepEqual(got.InputWatermarksMs, want) {
+		t.Fatalf("input watermarks %v, want %v", got.InputWatermarksMs, want)
 	}
 }

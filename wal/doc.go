@@ -10,7 +10,7 @@
 //
 //	metadata                        {"id":"<uuid v4>"}: the query's id (Metadata)
 //	offsets/<batch id>              what batch N reads: offsets, watermark, pinned settings (OffsetEntry)
-//	commits/<batch id>              batch N is done: next watermark, state versions (CommitEntry)
+//	commits/<batch id>              batch N is done: next watermark, state versions, input watermarks (CommitEntry)
 //	state/<operator>/<partition>/   state store deltas and snapshots, owned by package state
 //	sources/<index>/                private metadata of source <index>, owned by that source
 //
@@ -38,7 +38,8 @@
 //
 //   - no offsets entry (and no commit): a new query; the first batch is 0.
 //   - M == N: batch N finished; the next batch is N+1, starting from the
-//     offsets of entry N, with the watermark of commit N.
+//     offsets of entry N, with the watermark of commit N; the watermark of
+//     each input (CommitEntry.InputWatermarksMs) is restored from it too.
 //   - M == N-1, or no commit and N == 0: batch N was logged but did not
 //     finish; re-run it with exactly the offsets, watermark, timestamp and
 //     settings logged in offsets/N (starting from the offsets of entry N-1),
