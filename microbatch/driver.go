@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/expr"
+	"github.com/sluicehq/sluice/incremental"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/source"
@@ -57,12 +58,50 @@ type BatchMetricser interface {
 	BatchMetrics() map[string]int64
 }
 
-// BatchInfo identifies the batch being run.
-type BatchInfo struct {
-	BatchID     int64
-	WatermarkMs int64
-	TimestampMs int64
+// WatermarkPlan is an optional capability of a Plan with event-time
+// watermark declarations (DataFrame.WithWatermark). Watermarks returns the
+// declarations in a fixed order, of a fixed length for the life of the
+// plan. EventTimeStats returns, one per declaration in the same order, the
+// statistics of the event times of the rows the plan has seen since its
+// last call, and resets them. The driver calls it before a batch,
+// discarding what a failed attempt counted, and after the batch's EndBatch,
+// and from the statistics computes the watermark of the next batch (see
+// the package documentation).
+type WatermarkPlan interface {
+	Watermarks() []incremental.WatermarkSpec
+	EventTimeStats() []incremental.EventTimeStats
 }
+
+// LateRowser is an optional capability of a Plan whose stateful operators
+// drop rows as late. After a batch's EndBatch the driver calls LateRows
+// for the rows the batch dropped (owned by the caller: the driver
+// releases them after handing them to Config.LateSink), all of schema
+// LateSchema. The driver calls them only when Config.LateSink is set, and
+// Config.LateSink requires the plan to be a LateRowser.
+type LateRowser interface {
+	LateRows() []arrow.RecordBatch
+	LateSchema() *arrow.Schema
+}
+
+// StateReporter is an optional capability of a Plan with stateful
+// operators: StateOperators returns each operator's state metrics after
+// the last batch, reported in Progress.StateOperators.
+type StateReporter interface {
+	StateOperators() []incremental.StateOperatorMetrics
+}
+
+// StatePurger is an optional capability of a Plan with state: PurgeState
+// deletes the state no longer needed to recover state versions at or
+// after minVersion. The driver calls it when it purges old log entries,
+// with the oldest batch id it keeps; a failure is logged as a warning and
+// retried at the next purge.
+type StatePurger interface {
+	PurgeState(ctx context.Context, minVersion int64) error
+}
+
+// BatchInfo identifies the batch being run: its id, the watermark and
+// processing time logged in its offsets entry, and the pinned settings.
+type BatchInfo = incremental.BatchInfo
 
 // ErrConcurrentRun is returned when another driver writes to the same
 // checkpoint: two queries must never share one.
@@ -101,6 +140,14 @@ type Config struct {
 	Conf map[string]string
 	// OnProgress is called after every batch with its progress.
 	OnProgress func(Progress)
+	// LateSink, when set, receives each batch's rows that the plan's
+	// stateful operators dropped as late (LateRowser), with the batch's
+	// id, before Sink receives the batch's output; like Sink it must be
+	// idempotent per batch id. The plan must be a LateRowser. The driver
+	// opens it (sink.Opener, with the plan's LateSchema and output mode
+	// "append") when it opens Sink; like Sink, it is closed by its owner
+	// (sink.Closer) after Run returns.
+	LateSink sink.Sink
 }
 
 func (c *Config) validate() error {
@@ -121,6 +168,12 @@ func (c *Config) validate() error {
 			return fmt.Errorf("microbatch: Config.Sources[%d] is nil", i)
 		}
 	}
+	if c.LateSink != nil {
+		if _, ok := c.Plan.(LateRowser); !ok {
+			return fmt.Errorf("microbatch: Config.LateSink is set (%s) but the plan (%T) has no stateful operator that drops late rows: remove the late-data sink, or add a watermark and a stateful operator to the query",
+				describeSink(c.LateSink), c.Plan)
+		}
+	}
 	return nil
 }
 
@@ -138,7 +191,9 @@ type Driver struct {
 	// Loop state, touched only by the loop goroutine.
 	nextBatch   int64
 	committed   []source.Offset // end offsets of the last committed batch
-	watermarkMs int64
+	watermarkMs int64           // the next batch's watermark, from the last commit
+	lastBatchWm int64           // the watermark the last committed batch ran with
+	wm          *watermarks
 	pending     *wal.OffsetEntry // logged, not committed: re-run first
 	limits      []source.ReadLimit
 	fixedEnd    []source.Offset // AvailableNow targets for sources without the capability
@@ -183,6 +238,11 @@ func New(cfg Config) (*Driver, error) {
 		d.cfg.IdlePoll = 10 * time.Millisecond
 	}
 	d.idleCond = sync.NewCond(&d.mu)
+	var specs []incremental.WatermarkSpec
+	if wp, ok := cfg.Plan.(WatermarkPlan); ok {
+		specs = append(specs, wp.Watermarks()...)
+	}
+	d.wm = newWatermarks(specs)
 	return d, nil
 }
 
@@ -295,7 +355,11 @@ func (d *Driver) Run(ctx context.Context) (err error) {
 	if err := d.open(ctx); err != nil {
 		return err
 	}
+	d.wm.start(time.Now())
 	if err := d.recover(ctx); err != nil {
+		return err
+	}
+	if err := d.wm.setPolicy(d.cfg.Conf); err != nil {
 		return err
 	}
 	if d.cfg.Trigger.Kind() == trigger.KindAvailableNow {
@@ -379,6 +443,12 @@ func (d *Driver) open(ctx context.Context) error {
 			return fmt.Errorf("microbatch: opening sink %s: %w", describeSink(d.cfg.Sink), err)
 		}
 	}
+	if o, ok := d.cfg.LateSink.(sink.Opener); ok {
+		info := sink.OpenInfo{QueryID: d.queryID, Schema: d.cfg.Plan.(LateRowser).LateSchema(), OutputMode: "append"}
+		if err := o.Open(ctx, info); err != nil {
+			return fmt.Errorf("microbatch: opening late-data sink %s: %w", describeSink(d.cfg.LateSink), err)
+		}
+	}
 	return nil
 }
 
@@ -412,6 +482,8 @@ func (d *Driver) recover(ctx context.Context) error {
 		copy(d.committed, off.Offsets)
 		d.nextBatch = n + 1
 		d.watermarkMs = com.NextBatchWatermarkMs
+		d.lastBatchWm = off.BatchWatermarkMs
+		d.wm.restore(com.InputWatermarksMs, d.log, d.commits.Name(m))
 		d.lastBatch = n
 	case (okCom && m == n-1) || (!okCom && n == 0):
 		if n > 0 {
@@ -424,6 +496,8 @@ func (d *Driver) recover(ctx context.Context) error {
 			}
 			copy(d.committed, prev.Offsets)
 			d.watermarkMs = com.NextBatchWatermarkMs
+			d.lastBatchWm = prev.BatchWatermarkMs
+			d.wm.restore(com.InputWatermarksMs, d.log, d.commits.Name(m))
 			d.lastBatch = n - 1
 		}
 		d.nextBatch = n
@@ -537,7 +611,9 @@ func (d *Driver) runOneTrigger(ctx context.Context, start time.Time) (bool, erro
 
 // constructNextBatch asks every source for its latest offset and decides
 // whether a batch should run: when any source has new data, or when the
-// plan needs a no-data batch for the current watermark.
+// batch's watermark is above the one the last committed batch ran with and
+// the plan needs a no-data batch for it. The batch's watermark is the one
+// the last commit set, or higher when idle inputs advance it at now.
 func (d *Driver) constructNextBatch(ctx context.Context, now time.Time) (wal.OffsetEntry, []source.Offset, bool, error) {
 	ends := make([]source.Offset, len(d.cfg.Sources))
 	hasData := false
@@ -561,11 +637,12 @@ func (d *Driver) constructNextBatch(ctx context.Context, now time.Time) (wal.Off
 			hasData = true
 		}
 	}
-	if !hasData && !d.cfg.Plan.NeedsNoDataBatch(d.watermarkMs) {
+	batchWm := max(d.watermarkMs, d.wm.atTime(now))
+	if !hasData && (batchWm <= d.lastBatchWm || !d.cfg.Plan.NeedsNoDataBatch(batchWm)) {
 		return wal.OffsetEntry{}, nil, false, nil
 	}
 	entry := wal.OffsetEntry{
-		BatchWatermarkMs: d.watermarkMs,
+		BatchWatermarkMs: batchWm,
 		BatchTimestampMs: now.UnixMilli(),
 		Conf:             d.cfg.Conf,
 		Offsets:          ends,
@@ -582,23 +659,31 @@ func isAvailableNower(s source.Source) bool {
 // output to the sink and writes the commit: steps 3 to 5 of the loop.
 func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.OffsetEntry, ends []source.Offset, durations map[string]int64) error {
 	batchID := d.nextBatch
-	info := BatchInfo{BatchID: batchID, WatermarkMs: entry.BatchWatermarkMs, TimestampMs: entry.BatchTimestampMs}
+	info := BatchInfo{BatchID: batchID, WatermarkMs: entry.BatchWatermarkMs, TimestampMs: entry.BatchTimestampMs, Conf: d.cfg.Conf}
 	// Expressions such as current_timestamp see the logged batch time, so
 	// a re-run of the batch computes the same values.
 	ctx = expr.WithBatchTime(ctx, entry.BatchTimestampMs*1000)
 	obs, _ := d.cfg.Plan.(BatchObserver)
 	metricser, _ := d.cfg.Plan.(BatchMetricser)
+	wmPlan, _ := d.cfg.Plan.(WatermarkPlan)
+	// Drop what a failed attempt counted.
 	if metricser != nil {
 		metricser.BatchMetrics()
+	}
+	if wmPlan != nil {
+		wmPlan.EventTimeStats()
 	}
 	if obs != nil {
 		if err := obs.BeginBatch(ctx, info); err != nil {
 			return fmt.Errorf("microbatch: batch %d: %w", batchID, err)
 		}
 	}
-	var out []arrow.RecordBatch
+	var out, late []arrow.RecordBatch
 	defer func() {
 		for _, r := range out {
+			r.Release()
+		}
+		for _, r := range late {
 			r.Release()
 		}
 	}()
@@ -633,14 +718,28 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	var stateVersions map[string]int64
 	if obs != nil {
 		extra, versions, err := obs.EndBatch(ctx, info)
+		out = append(out, extra...)
 		if err != nil {
 			return fmt.Errorf("microbatch: batch %d: %w", batchID, err)
 		}
-		out = append(out, extra...)
 		stateVersions = versions
+	}
+	var stats []incremental.EventTimeStats
+	if wmPlan != nil {
+		stats = wmPlan.EventTimeStats()
+	}
+	seen, err := d.wm.observe(stats, start)
+	if err != nil {
+		return fmt.Errorf("microbatch: batch %d: %w", batchID, err)
 	}
 	durations[DurGetBatch] = ms(getBatch)
 	t2 := time.Now()
+	if d.cfg.LateSink != nil {
+		late = d.cfg.Plan.(LateRowser).LateRows()
+		if err := d.cfg.LateSink.AddBatch(ctx, batchID, late); err != nil {
+			return fmt.Errorf("microbatch: batch %d: late-data sink %s: %w", batchID, describeSink(d.cfg.LateSink), err)
+		}
+	}
 	if err := d.cfg.Sink.AddBatch(ctx, batchID, out); err != nil {
 		return fmt.Errorf("microbatch: batch %d: sink %s: %w", batchID, describeSink(d.cfg.Sink), err)
 	}
@@ -651,7 +750,10 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	}
 
 	t3 := time.Now()
-	commit := wal.CommitEntry{NextBatchWatermarkMs: d.watermarkMs, StateVersions: stateVersions}
+	// The watermark never goes back: not below the one this batch ran
+	// with (which idle inputs may have advanced), nor below the last one.
+	nextWm := max(entry.BatchWatermarkMs, d.watermarkMs, seen.globalMs)
+	commit := wal.CommitEntry{NextBatchWatermarkMs: nextWm, StateVersions: stateVersions, InputWatermarksMs: seen.inputMs}
 	if err := d.commits.Add(ctx, batchID, commit); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%w: %s was written by another driver; stop the other query or give this one its own checkpoint (%s)",
@@ -663,6 +765,9 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	d.committed = ends
 	d.pending = nil
 	d.nextBatch = batchID + 1
+	d.watermarkMs = nextWm
+	d.lastBatchWm = entry.BatchWatermarkMs
+	d.wm.apply(seen)
 	for i, s := range d.cfg.Sources {
 		if c, ok := s.(source.Committer); ok && !sameOffset(ends[i], prevCommitted[i]) {
 			if err := c.Commit(ctx, ends[i]); err != nil {
@@ -671,9 +776,7 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 		}
 	}
 	if batchID > 0 && batchID%10 == 0 {
-		if err := wal.PurgeOld(ctx, d.offsets, d.commits, batchID, d.cfg.MinBatchesToRetain); err != nil {
-			d.log.Warn("purging old log entries failed; will retry later", "err", err)
-		}
+		d.purge(ctx, batchID)
 	}
 	durations[DurCommitOffsets] = ms(time.Since(t3))
 	elapsed := time.Since(start)
@@ -684,46 +787,92 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	d.batchSeq++
 	d.mu.Unlock()
 
-	var metrics map[string]int64
-	if metricser != nil {
-		metrics = metricser.BatchMetrics()
+	r := batchReport{
+		start: start, batchID: batchID, entry: entry, from: prevCommitted, to: ends,
+		rows: rowsPerSource, outRows: outRows, durations: durations, elapsed: elapsed,
+		eventTime: seen.stats, stateOps: []StateOperator{},
 	}
-	d.report(start, batchID, entry, prevCommitted, ends, rowsPerSource, outRows, durations, elapsed, metrics)
+	if metricser != nil {
+		r.metrics = metricser.BatchMetrics()
+	}
+	if sr, ok := d.cfg.Plan.(StateReporter); ok {
+		if ops := sr.StateOperators(); len(ops) > 0 {
+			r.stateOps = ops
+		}
+	}
+	d.report(r)
 	return nil
 }
 
-func (d *Driver) report(start time.Time, batchID int64, entry wal.OffsetEntry, from, to []source.Offset, rows []int64, outRows int64, durations map[string]int64, elapsed time.Duration, metrics map[string]int64) {
+// purge deletes log entries and state older than the batches to retain.
+// Failures are logged: the next purge retries.
+func (d *Driver) purge(ctx context.Context, batchID int64) {
+	if err := wal.PurgeOld(ctx, d.offsets, d.commits, batchID, d.cfg.MinBatchesToRetain); err != nil {
+		d.log.Warn("purging old log entries failed; will retry later", "err", err)
+	}
+	sp, ok := d.cfg.Plan.(StatePurger)
+	if !ok {
+		return
+	}
+	if minVersion := batchID - int64(d.cfg.MinBatchesToRetain) + 1; minVersion > 0 {
+		if err := sp.PurgeState(ctx, minVersion); err != nil {
+			d.log.Warn("purging old state failed; will retry later", "minVersion", minVersion, "err", err)
+		}
+	}
+}
+
+// batchReport is what report needs to know about a committed batch.
+type batchReport struct {
+	start     time.Time
+	batchID   int64
+	entry     wal.OffsetEntry
+	from, to  []source.Offset
+	rows      []int64
+	outRows   int64
+	durations map[string]int64
+	elapsed   time.Duration
+	metrics   map[string]int64
+	eventTime incremental.EventTimeStats
+	stateOps  []StateOperator
+}
+
+func (d *Driver) report(b batchReport) {
 	var total int64
-	for _, r := range rows {
+	for _, r := range b.rows {
 		total += r
 	}
 	sinceLast := time.Duration(0)
 	if !d.lastTrigger.IsZero() {
-		sinceLast = start.Sub(d.lastTrigger)
+		sinceLast = b.start.Sub(d.lastTrigger)
 	}
-	d.lastTrigger = start
+	d.lastTrigger = b.start
 	p := Progress{
 		ID:                     d.queryID,
 		RunID:                  d.cfg.RunID,
 		Name:                   d.cfg.Name,
-		Timestamp:              timestampString(start),
-		BatchID:                batchID,
-		BatchDuration:          ms(elapsed),
+		Timestamp:              timestampString(b.start),
+		BatchID:                b.batchID,
+		BatchDuration:          ms(b.elapsed),
 		NumInputRows:           total,
 		InputRowsPerSecond:     rate(total, sinceLast),
-		ProcessedRowsPerSecond: rate(total, elapsed),
-		DurationMs:             durations,
-		StateOperators:         []StateOperator{},
+		ProcessedRowsPerSecond: rate(total, b.elapsed),
+		DurationMs:             b.durations,
+		StateOperators:         b.stateOps,
 		Sink: SinkProgress{
 			Description:   describeSink(d.cfg.Sink),
-			NumOutputRows: outRows,
+			NumOutputRows: b.outRows,
 		},
 	}
-	if entry.BatchWatermarkMs > 0 {
-		p.EventTime = map[string]string{"watermark": timestampString(time.UnixMilli(entry.BatchWatermarkMs))}
+	if b.entry.BatchWatermarkMs > 0 || len(d.wm.specs) > 0 {
+		p.EventTime = map[string]string{"watermark": timestampString(time.UnixMilli(b.entry.BatchWatermarkMs))}
 	}
-	if len(metrics) > 0 {
-		p.Metrics = metrics
+	if et := b.eventTime; et.Count > 0 {
+		p.EventTime["min"] = timestampString(time.UnixMilli(et.MinMs))
+		p.EventTime["max"] = timestampString(time.UnixMilli(et.MaxMs))
+		p.EventTime["avg"] = timestampString(time.UnixMilli(int64(et.SumMs / float64(et.Count))))
+	}
+	if len(b.metrics) > 0 {
+		p.Metrics = b.metrics
 	}
 	if m, ok := d.cfg.Sink.(sink.Metricser); ok {
 		p.Sink.Metrics = m.Metrics()
@@ -731,15 +880,15 @@ func (d *Driver) report(start time.Time, batchID int64, entry wal.OffsetEntry, f
 	for i := range d.cfg.Sources {
 		p.Sources = append(p.Sources, SourceProgress{
 			Description:            d.description[i],
-			StartOffset:            nullIfEmpty(from[i]),
-			EndOffset:              nullIfEmpty(to[i]),
-			LatestOffset:           nullIfEmpty(to[i]),
-			NumInputRows:           rows[i],
-			InputRowsPerSecond:     rate(rows[i], sinceLast),
-			ProcessedRowsPerSecond: rate(rows[i], elapsed),
+			StartOffset:            nullIfEmpty(b.from[i]),
+			EndOffset:              nullIfEmpty(b.to[i]),
+			LatestOffset:           nullIfEmpty(b.to[i]),
+			NumInputRows:           b.rows[i],
+			InputRowsPerSecond:     rate(b.rows[i], sinceLast),
+			ProcessedRowsPerSecond: rate(b.rows[i], b.elapsed),
 		})
 	}
-	d.log.Debug("batch committed", "batch", batchID, "rows", total, "durationMs", ms(elapsed))
+	d.log.Debug("batch committed", "batch", b.batchID, "rows", total, "watermarkMs", b.entry.BatchWatermarkMs, "durationMs", ms(b.elapsed))
 	if d.cfg.OnProgress != nil {
 		d.cfg.OnProgress(p)
 	}

@@ -3,6 +3,8 @@ package microbatch
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/sluicehq/sluice/incremental"
 )
 
 // Progress describes one micro-batch, with the field names and JSON form of
@@ -28,15 +30,9 @@ type Progress struct {
 	Metrics map[string]int64 `json:"metrics,omitempty"`
 }
 
-// StateOperator reports one stateful operator's state after a batch.
-type StateOperator struct {
-	OperatorName    string `json:"operatorName"`
-	NumRowsTotal    int64  `json:"numRowsTotal"`
-	NumRowsUpdated  int64  `json:"numRowsUpdated"`
-	NumRowsRemoved  int64  `json:"numRowsRemoved"`
-	MemoryUsedBytes int64  `json:"memoryUsedBytes"`
-	CommitTimeMs    int64  `json:"commitTimeMs"`
-}
+// StateOperator reports one stateful operator's state after a batch (see
+// StateReporter).
+type StateOperator = incremental.StateOperatorMetrics
 
 // SourceProgress reports one source's part in a batch. Offsets are the
 // source's own JSON.
