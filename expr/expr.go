@@ -86,15 +86,20 @@ func (e Expr) As(name string) Expr { return Expr{&aliasNode{x: e.n, name: name}}
 
 // Name is the name of the column the expression produces: the alias given
 // by As, the column name for a column reference, and otherwise the
-// expression's String form, as Spark names computed columns. Once bound, a
-// reference to a nested field "a.b" produces a column named "b" (see
-// Bound.Field).
+// expression's String form, as Spark names computed columns (except that
+// window(...) and session_window(...) are named "window" and
+// "session_window", as in Spark). Once bound, a reference to a nested
+// field "a.b" produces a column named "b" (see Bound.Field).
 func (e Expr) Name() string {
 	switch n := e.n.(type) {
 	case *aliasNode:
 		return n.name
 	case *colNode:
 		return n.name
+	case *callNode:
+		if name, ok := windowColumnName(n); ok { // window.go
+			return name
+		}
 	}
 	return e.String()
 }

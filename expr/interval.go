@@ -159,7 +159,7 @@ func scanInterval(s, text string) (time.Duration, error) {
 		scale, ok := intervalUnits[unit]
 		if !ok {
 			if calendarUnits[unit] {
-				return 0, intervalError(s, fmt.Sprintf("%s have no fixed length, and windows and watermark delays need fixed-length intervals; use days, such as \"30 days\"", monthsOrYears(unit)))
+				return 0, fmt.Errorf("interval %q: %s have no fixed length, and windows and watermark delays need fixed-length intervals; use days, for example \"30 days\" or \"365 days\"", s, monthsOrYears(unit))
 			}
 			return 0, intervalError(s, fmt.Sprintf("unknown unit %q%s; units are nanoseconds, microseconds, milliseconds, seconds, minutes, hours, days and weeks (or ns, us, ms, s, m, h, d, w)",
 				unit, suggest(unit, []string{"nanoseconds", "microseconds", "milliseconds", "seconds", "minutes", "hours", "days", "weeks"})))

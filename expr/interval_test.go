@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,7 +104,7 @@ func TestParseInterval(t *testing.T) {
 		if !strings.Contains(msg, c.want) {
 			t.Errorf("ParseInterval(%q) error %q does not say %q", c.in, msg, c.want)
 		}
-		if !strings.HasPrefix(msg, "expr: interval ") || !strings.Contains(msg, `for example "10 seconds"`) {
+		if !strings.HasPrefix(msg, "expr: interval "+strconv.Quote(c.in)+": ") || !strings.Contains(msg, "for example \"") {
 			t.Errorf("ParseInterval(%q) error %q should be prefixed, name the text and give an example", c.in, msg)
 		}
 	}
