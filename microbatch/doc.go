@@ -9,16 +9,71 @@
 //     watermark. Anything else is a damaged checkpoint and an error.
 //  1. Construct the next batch: ask every source for its latest offset
 //     (bounded by its read limit). Run a batch if a source has new data, or
-//     if the plan says a no-data batch can emit or evict state.
+//     if the watermark advanced and the plan says a no-data batch can emit
+//     or evict state.
 //  2. Log the offsets: create offsets/N with PutIfAbsent. If it exists,
 //     another driver owns the checkpoint: stop with ErrConcurrentRun.
 //  3. Run: read (start, end] from each source and run the plan.
 //  4. Sink: AddBatch(N, out); sinks are idempotent per batch id, so a re-run
 //     after a crash between steps 4 and 5 writes nothing twice.
-//  5. Commit: create commits/N (next watermark, state versions), tell the
-//     sources they may discard data up to the committed offsets, report
-//     progress.
+//  5. Commit: create commits/N (next watermark, per-input watermarks,
+//     state versions), tell the sources they may discard data up to the
+//     committed offsets, report progress.
 //  6. Wait for the trigger.
+//
+// # Plan capabilities
+//
+// A Plan may implement optional interfaces, as database/sql drivers do:
+//
+//   - BatchObserver: BeginBatch and EndBatch around a batch's Process calls
+//     (state load and write; EndBatch's state versions go into the commit).
+//   - BatchMetricser: per-batch counters, reported in Progress.Metrics.
+//   - WatermarkPlan: event-time watermark declarations and the statistics
+//     of the event times seen, from which the driver computes watermarks.
+//   - LateRowser: the rows a batch's stateful operators dropped as late,
+//     handed to Config.LateSink (required when LateSink is set).
+//   - StateReporter: per-operator state metrics, in
+//     Progress.StateOperators.
+//   - StatePurger: deletion of state older than the batches retained,
+//     called where the driver purges old log entries (every 10 batches).
+//
+// # Event-time watermarks
+//
+// Each declaration of a WatermarkPlan is an input with its own watermark:
+// the largest event time it has seen minus its delay, never decreasing,
+// and none until it sees a row. After each batch (after EndBatch) the
+// driver folds the batch's EventTimeStats into the inputs' watermarks and
+// combines those that have one, by minimum or by maximum as the setting
+// WatermarkPolicyConf says (pinned in the offsets log; "min" by default);
+// inputs without a watermark do not hold it back. The query's watermark
+// is the larger of that and the current one: it never goes back, and is 0
+// until an input has one. It is logged in the commit entry as the next
+// batch's watermark, with each input's (wal.CommitEntry.InputWatermarksMs),
+// so a restarted driver carries on with the same values.
+//
+// An input declared with an IdleTimeout that has seen no rows for that
+// long (in processing time, counted from its last batch with rows, or
+// from the driver's start) has its watermark advanced by the time since,
+// as if event time kept pace with processing time; this lets windows close
+// when a stream goes quiet. The advanced value counts when the next batch
+// is planned.
+//
+// A batch runs with the watermark logged in its offsets entry
+// (BatchInfo.WatermarkMs); a re-run after a crash uses the logged value.
+// When no source has new data, a batch still runs if its watermark is
+// above the one the last committed batch ran with and the plan's
+// NeedsNoDataBatch says that watermark lets a stateful operator emit or
+// evict: a no-data batch, run once per such watermark.
+//
+// # Late data
+//
+// With Config.LateSink set, the rows a batch's stateful operators dropped
+// as late are handed to it, with the batch's id, before the batch's output
+// reaches Config.Sink; since every sink is idempotent per batch id, a
+// re-run of the batch does not duplicate them. The driver releases them
+// after AddBatch.
+//
+// # Ownership
 //
 // Exactly one batch is in flight at a time. Records read from sources are
 // released by the driver after the plan has processed them; records the
