@@ -76,8 +76,10 @@ type WatermarkPlan interface {
 // drop rows as late. After a batch's EndBatch the driver calls LateRows
 // for the rows the batch dropped (owned by the caller: the driver
 // releases them after handing them to Config.LateSink), all of schema
-// LateSchema. The driver calls them only when Config.LateSink is set, and
-// Config.LateSink requires the plan to be a LateRowser.
+// LateSchema. A plan without an operator that drops late rows returns a
+// nil LateSchema. The driver calls LateRows only when Config.LateSink is
+// set, and Config.LateSink requires the plan to be a LateRowser with a
+// LateSchema.
 type LateRowser interface {
 	LateRows() []arrow.RecordBatch
 	LateSchema() *arrow.Schema
@@ -169,7 +171,7 @@ func (c *Config) validate() error {
 		}
 	}
 	if c.LateSink != nil {
-		if _, ok := c.Plan.(LateRowser); !ok {
+		if lr, ok := c.Plan.(LateRowser); !ok || lr.LateSchema() == nil {
 			return fmt.Errorf("microbatch: Config.LateSink is set (%s) but the plan (%T) has no stateful operator that drops late rows: remove the late-data sink, or add a watermark and a stateful operator to the query",
 				describeSink(c.LateSink), c.Plan)
 		}

@@ -713,6 +713,11 @@ func TestLateSinkErrors(t *testing.T) {
 		t.Fatalf("New with a late sink and a plan that is not a LateRowser: got %v", err)
 	}
 
+	cfg.Plan = noLateSchema{lateWMPlan{newWMPlan(e.mem, delay(0))}}
+	if _, err := microbatch.New(cfg); err == nil || !strings.Contains(err.Error(), "drops late rows") {
+		t.Fatalf("New with a late sink and a plan without a late schema: got %v", err)
+	}
+
 	cfg = e.config(lateWMPlan{newWMPlan(e.mem, delay(0))}, trigger.Once())
 	cfg.LateSink = failingSink{}
 	e.add(0, 1)
@@ -724,6 +729,11 @@ func TestLateSinkErrors(t *testing.T) {
 		t.Fatalf("the main sink got batches %v although the late sink failed first", e.out.BatchIDs())
 	}
 }
+
+// noLateSchema is a LateRowser without an operator that drops late rows.
+type noLateSchema struct{ lateWMPlan }
+
+func (noLateSchema) LateSchema() *arrow.Schema { return nil }
 
 type failingSink struct{}
 
