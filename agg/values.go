@@ -327,7 +327,9 @@ func numCodec[T numeric](s spec) *codec[T] {
 			return T(x), src[n:], true
 		}
 	case clsFloat32:
-		c.enc = func(dst []byte, v T) []byte { return binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(v))) }
+		c.enc = func(dst []byte, v T) []byte {
+			return binary.LittleEndian.AppendUint32(dst, math.Float32bits(float32(v)))
+		}
 		c.dec = func(src []byte) (T, []byte, bool) {
 			if len(src) < 4 {
 				return 0, src, false
@@ -335,7 +337,9 @@ func numCodec[T numeric](s spec) *codec[T] {
 			return T(math.Float32frombits(binary.LittleEndian.Uint32(src))), src[4:], true
 		}
 	case clsFloat64:
-		c.enc = func(dst []byte, v T) []byte { return binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(v))) }
+		c.enc = func(dst []byte, v T) []byte {
+			return binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(v)))
+		}
 		c.dec = func(src []byte) (T, []byte, bool) {
 			if len(src) < 8 {
 				return 0, src, false
