@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/plan"
 	"github.com/sluicehq/sluice/sink"
+	"github.com/sluicehq/sluice/state"
 	"github.com/sluicehq/sluice/trigger"
 )
 
@@ -30,6 +32,7 @@ type StreamWriter struct {
 	mem        memory.Allocator
 	conf       map[string]string
 	retain     int
+	late       sink.Sink
 }
 
 // WriteStream starts describing a streaming write of df into s.
@@ -63,6 +66,20 @@ func (w *StreamWriter) Allocator(m memory.Allocator) *StreamWriter { w.mem = m; 
 // MinBatchesToRetain sets how many batches of checkpoint log are kept
 // (default 100).
 func (w *StreamWriter) MinBatchesToRetain(n int) *StreamWriter { w.retain = n; return w }
+
+// LateRows sends the rows that stateful operators drop because the
+// watermark has passed them to s, batch by batch, instead of only counting
+// them (numRowsDroppedByWatermark). The plan must have an aggregation with
+// a watermark.
+func (w *StreamWriter) LateRows(s sink.Sink) *StreamWriter { w.late = s; return w }
+
+// StatePartitions sets how many partitions stateful operators split their
+// state into (default incremental.DefaultStatePartitions). The number is
+// pinned in the checkpoint at the first batch and cannot change later.
+func (w *StreamWriter) StatePartitions(n int) *StreamWriter {
+	w.conf[state.NumPartitionsConf] = strconv.Itoa(n)
+	return w
+}
 
 // Option sets a query setting pinned in the checkpoint.
 func (w *StreamWriter) Option(key, value string) *StreamWriter { w.conf[key] = value; return w }
@@ -101,11 +118,41 @@ func (w *StreamWriter) Start(ctx context.Context) (*engine.Query, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	pipe, err := incremental.Build(w.df.node, mem)
+	opts := []incremental.BuildOption{incremental.WithOutputMode(mode)}
+	var provider state.Provider
+	stateful := plan.HasAggregate(w.df.node)
+	if w.late != nil && !stateful {
+		return nil, errors.New("dataframe: LateRows: the query has no aggregation, so no rows are ever dropped as late; remove LateRows or aggregate with a watermark")
+	}
+	if stateful {
+		if v, ok := w.conf[state.NumPartitionsConf]; ok {
+			if n, err := strconv.Atoi(v); err != nil || n < 1 {
+				return nil, fmt.Errorf("dataframe: setting %s is %q: give a positive number of state partitions", state.NumPartitionsConf, v)
+			}
+		} else {
+			w.conf[state.NumPartitionsConf] = strconv.Itoa(incremental.DefaultStatePartitions)
+		}
+		provider, err = state.NewMemoryProvider(store)
+		if err != nil {
+			return nil, fmt.Errorf("dataframe: state store: %w", err)
+		}
+		opts = append(opts, incremental.WithStateProvider(provider))
+		if w.late != nil {
+			opts = append(opts, incremental.WithLateRows())
+		}
+	}
+	pipe, err := incremental.Build(w.df.node, mem, opts...)
 	if err != nil {
+		if provider != nil {
+			provider.Close()
+		}
 		return nil, fmt.Errorf("dataframe: planning: %w", err)
 	}
-	return eng.Start(ctx, engine.Spec{
+	closers := []func() error{pipe.Close}
+	if provider != nil {
+		closers = append(closers, provider.Close)
+	}
+	q, err := eng.Start(ctx, engine.Spec{
 		Name:               w.name,
 		Sources:            w.df.sources,
 		Plan:               pipe,
@@ -117,5 +164,14 @@ func (w *StreamWriter) Start(ctx context.Context) (*engine.Query, error) {
 		Conf:               w.conf,
 		MinBatchesToRetain: w.retain,
 		Explain:            plan.Explain(w.df.node) + "\n" + pipe.Explain(),
+		LateSink:           w.late,
+		Closers:            closers,
 	})
+	if err != nil {
+		for _, c := range closers {
+			c()
+		}
+		return nil, err
+	}
+	return q, nil
 }

@@ -144,6 +144,13 @@ type Spec struct {
 	MinBatchesToRetain int
 	// Explain is the plan's description, kept for Query.Explain.
 	Explain string
+	// LateSink, when set, receives the rows stateful operators drop as
+	// late (see microbatch.Config.LateSink).
+	LateSink sink.Sink
+	// Closers are called, in order, when the query ends, after its
+	// sources and sinks are closed (for example the plan and its state
+	// store provider).
+	Closers []func() error
 }
 
 // Start reads the checkpoint and starts the query on its own goroutine.
@@ -184,6 +191,7 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Query, error) {
 		Logger:             e.logger,
 		MinBatchesToRetain: spec.MinBatchesToRetain,
 		Conf:               spec.Conf,
+		LateSink:           spec.LateSink,
 		OnProgress:         q.onProgress,
 	})
 	if err != nil {
@@ -192,6 +200,8 @@ func (e *Engine) Start(ctx context.Context, spec Spec) (*Query, error) {
 	q.driver = d
 	q.sources = spec.Sources
 	q.sink = spec.Sink
+	q.lateSink = spec.LateSink
+	q.closers = spec.Closers
 
 	e.mu.Lock()
 	if other, ok := e.active[loc]; ok {

@@ -21,6 +21,8 @@ type Query struct {
 	driver    *microbatch.Driver
 	sources   []source.Source
 	sink      sink.Sink
+	lateSink  sink.Sink
+	closers   []func() error
 	listeners []Listener
 	id, runID string
 	name      string
@@ -87,6 +89,16 @@ func (q *Query) run(ctx context.Context) {
 	if c, ok := q.sink.(sink.Closer); ok {
 		if cerr := c.Close(); cerr != nil {
 			closeErrs = append(closeErrs, fmt.Errorf("engine: closing sink: %w", cerr))
+		}
+	}
+	if c, ok := q.lateSink.(sink.Closer); ok && q.lateSink != nil {
+		if cerr := c.Close(); cerr != nil {
+			closeErrs = append(closeErrs, fmt.Errorf("engine: closing late-data sink: %w", cerr))
+		}
+	}
+	for _, c := range q.closers {
+		if cerr := c(); cerr != nil {
+			closeErrs = append(closeErrs, fmt.Errorf("engine: %w", cerr))
 		}
 	}
 	if err == nil && len(closeErrs) > 0 {

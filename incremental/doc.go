@@ -19,10 +19,32 @@
 //     expression, the row and the values; a record whose schema differs
 //     from its source's declared schema is refused.
 //
-//   - This version's operators are stateless: Stateful and
-//     NeedsNoDataBatch report false, and Process is safe for concurrent
-//     use. Stateful operators (aggregation, windows, joins) will load and
-//     write state through the driver's batch hooks.
+//   - Stateless pipelines' Process is safe for concurrent use. A plan with
+//     an aggregation (Aggregate, or SessionAggregate for session windows)
+//     is stateful: it needs WithStateProvider, Process must be called from
+//     one goroutine between BeginBatch and EndBatch, Process absorbs the
+//     rows (the operators above the aggregation see them at EndBatch), and
+//     EndBatch merges the batch's partial aggregates into the state store,
+//     emits what the output mode says, evicts what the batch's watermark
+//     closed and commits state version BatchID. State partitions are
+//     merged and committed in parallel on up to GOMAXPROCS goroutines.
+//
+//   - Event time: a row is late when the window it falls in (or, grouping
+//     by the event-time column itself, its time) ends at or before the
+//     batch's watermark, and a session row when its time plus gap does;
+//     late rows are dropped and counted (numRowsDroppedByWatermark, per
+//     window for sliding windows) or, WithLateRows, kept for LateRows.
+//     Append emits a group once, when the watermark reaches its end;
+//     update emits the groups a batch changed and evicts closed ones;
+//     complete emits every group each batch and never drops or evicts.
+//
+//   - Watermark operators pass rows through and record their event times
+//     (EventTimeStats) from which the driver derives the watermark.
+//
+//   - Pipeline exposes the driver's optional capabilities: BeginBatch,
+//     EndBatch, Watermarks, EventTimeStats, LateRows, StateOperators,
+//     PurgeState and BatchMetrics; Close gives back open stores and kept
+//     rows (the state provider belongs to the caller).
 //
 //   - Generate emits the rows of its generator with the kept input
 //     columns repeated; MapBatches calls the user's function and checks

@@ -280,12 +280,12 @@ type branch struct {
 // buildUnion builds the pipeline of a plan whose chain from the root
 // reaches union u: each input of the union becomes a branch pipeline, and
 // above (ops, collected root first) run on the records of every branch.
-func buildUnion(u *plan.Union, root plan.Node, above []Operator, mem memory.Allocator) (*Pipeline, error) {
+func buildUnion(u *plan.Union, root plan.Node, above []Operator, mem memory.Allocator, o buildOptions) (*Pipeline, error) {
 	ops := slices.Clone(above)
 	slices.Reverse(ops)
 	p := &Pipeline{ops: ops, out: root.Schema(), union: u.Schema()}
 	for i, in := range u.Inputs {
-		sub, err := Build(in, mem)
+		sub, err := build(in, mem, o)
 		if err != nil {
 			return nil, err
 		}

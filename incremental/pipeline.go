@@ -10,7 +10,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/plan"
+	"github.com/sluicehq/sluice/state"
 )
 
 // Pipeline is the physical form of a logical plan: the operators each
@@ -25,6 +27,41 @@ type Pipeline struct {
 	// its schema. See ops.go.
 	branches []branch
 	union    *arrow.Schema
+
+	// agg is the stateful aggregation, if any, at ops[aggAt]; the
+	// operators above it run over its output at the end of a batch.
+	agg   statefulOp
+	aggAt int
+	// wms are the watermark declarations, this pipeline's then its
+	// branches', in plan order.
+	wms []*watermarkOp
+}
+
+// BuildOption configures Build.
+type BuildOption func(*buildOptions)
+
+type buildOptions struct {
+	provider state.Provider
+	mode     plan.OutputMode
+	lateRows bool
+}
+
+// WithStateProvider gives stateful operators their state store. A plan
+// with an aggregation needs one.
+func WithStateProvider(p state.Provider) BuildOption {
+	return func(o *buildOptions) { o.provider = p }
+}
+
+// WithOutputMode sets the output mode stateful operators emit for
+// (default update).
+func WithOutputMode(m plan.OutputMode) BuildOption {
+	return func(o *buildOptions) { o.mode = m }
+}
+
+// WithLateRows makes stateful operators keep the rows they drop as late,
+// for LateRows, instead of only counting them.
+func WithLateRows() BuildOption {
+	return func(o *buildOptions) { o.lateRows = true }
 }
 
 // Build turns root into a Pipeline whose operators allocate from mem
@@ -34,7 +71,20 @@ type Pipeline struct {
 // it. Each input of a Union becomes a branch: a source's records run
 // through the branches that read it, then through the operators above the
 // union.
-func Build(root plan.Node, mem memory.Allocator) (*Pipeline, error) {
+func Build(root plan.Node, mem memory.Allocator, opts ...BuildOption) (*Pipeline, error) {
+	var o buildOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	p, err := build(root, mem, o)
+	if err != nil {
+		return nil, err
+	}
+	p.collectWatermarks(&p.wms)
+	return p, nil
+}
+
+func build(root plan.Node, mem memory.Allocator, o buildOptions) (*Pipeline, error) {
 	if root == nil {
 		return nil, errors.New("incremental: Build: plan is nil")
 	}
@@ -53,7 +103,9 @@ func Build(root plan.Node, mem memory.Allocator) (*Pipeline, error) {
 			for i, j := 0, len(ops)-1; i < j; i, j = i+1, j-1 {
 				ops[i], ops[j] = ops[j], ops[i]
 			}
-			return &Pipeline{scan: node, ops: ops, out: root.Schema()}, nil
+			p := &Pipeline{scan: node, ops: ops, out: root.Schema()}
+			p.locateAggregate()
+			return p, nil
 		case *plan.Project:
 			bound := node.Bound()
 			if len(bound) == 0 || bound[0] == nil {
@@ -102,8 +154,40 @@ func Build(root plan.Node, mem memory.Allocator) (*Pipeline, error) {
 			}
 			ops = append(ops, op)
 			n = node.Input
+		case *plan.Watermark:
+			ops = append(ops, newWatermarkOp(node))
+			n = node.Input
+		case *plan.Aggregate:
+			w, _ := node.Window()
+			var op Operator
+			var err error
+			if w != nil && w.Kind == expr.SessionWindow {
+				op, err = newSessionAggregate("aggregate-0", node, o, mem)
+			} else {
+				op, err = newAggregate("aggregate-0", node, o, mem)
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, prev := range ops {
+				if _, dup := prev.(statefulOp); dup {
+					return nil, fmt.Errorf("incremental: Build: %s: only one streaming aggregation per query", node)
+				}
+			}
+			ops = append(ops, op)
+			n = node.Input
 		case *plan.Union:
-			return buildUnion(node, root, ops, mem)
+			p, err := buildUnion(node, root, ops, mem, o)
+			if err != nil {
+				return nil, err
+			}
+			for _, br := range p.branches {
+				if br.pipe.agg != nil {
+					return nil, fmt.Errorf("incremental: Build: an aggregation below a union is not supported; aggregate the union instead")
+				}
+			}
+			p.locateAggregate()
+			return p, nil
 		case nil:
 			return nil, errors.New("incremental: Build: a plan node has a nil input")
 		default:
@@ -185,15 +269,17 @@ func columnList(s *arrow.Schema) string {
 	return strings.Join(parts, ", ")
 }
 
-// Stateful reports whether any operator keeps state across batches. No
-// operator of this version does, so it is false.
-func (p *Pipeline) Stateful() bool { return false }
+// Stateful reports whether an operator keeps state across batches (an
+// aggregation).
+func (p *Pipeline) Stateful() bool { return p.agg != nil }
 
 // NeedsNoDataBatch is the hook the driver calls when no source has new
 // data: it reports whether a batch should still run because, with the
 // watermark at watermarkMs, a stateful operator could emit final results
-// or evict state. Stateless operators never need one, so it is false.
-func (p *Pipeline) NeedsNoDataBatch(watermarkMs int64) bool { return false }
+// or evict state.
+func (p *Pipeline) NeedsNoDataBatch(watermarkMs int64) bool {
+	return p.agg != nil && p.agg.needsNoDataBatch(watermarkMs)
+}
 
 // Explain prints the physical plan, operators with their bound
 // expressions (implicit casts and folded constants visible):

@@ -16,6 +16,13 @@
 // Rebuilder, so plans can be rewritten (ReindexSources renumbers scans
 // when two DataFrames are unioned).
 //
+// Watermark declares an event-time column and how late its rows may be;
+// Aggregate groups rows by keys (at most one an event-time window:
+// tumbling, sliding or session) and computes aggregate functions of the
+// agg package per group, with state kept across batches. The aggregation
+// knows which key a watermark bounds in event time (EventTimeKey), which is
+// what lets append mode finalize groups and state be evicted.
+//
 // OutputMode is how results are written (Spark's append, update,
 // complete); CheckStreaming says whether a plan can run in a mode, with
 // Spark's messages when it cannot. Explain prints a plan as Spark's

@@ -23,6 +23,7 @@ var layer = map[string]int{
 	"source":      2,
 	"sink":        2,
 	"state":       2,
+	"agg":         1,
 	"incremental": 3,
 	"microbatch":  4,
 	"engine":      5,

@@ -1,0 +1,98 @@
+package dataframe_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/internal/arrowrows"
+	"github.com/sluicehq/sluice/objstore"
+	memsink "github.com/sluicehq/sluice/sink/memory"
+	memsrc "github.com/sluicehq/sluice/source/memory"
+)
+
+var eventSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	{Name: "key", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "value", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+}, nil)
+
+func at(sec float64) time.Time {
+	return time.Unix(0, 0).UTC().Add(time.Duration(sec * float64(time.Second)))
+}
+
+// TestWindowedCountModes runs a tumbling-window count and sum in each
+// output mode over three batches and checks every row written.
+func TestWindowedCountModes(t *testing.T) {
+	batches := [][][]any{
+		{{at(1), "a", int64(1)}, {at(2), "b", int64(2)}, {at(11), "a", int64(3)}},
+		{{at(3), "a", int64(4)}, {at(25), "b", int64(5)}},
+		{{at(4), "a", int64(100)}, {at(40), "a", int64(6)}}, // at(4) is late: the watermark is 20s
+	}
+	w := func(start, end int, rest string) string {
+		return fmt.Sprintf(`[{"end":"1970-01-01T00:00:%02dZ","start":"1970-01-01T00:00:%02dZ"} %s]`, end, start, rest)
+	}
+	// The watermark after batch 2 is 25-5 = 20s, so at(4) in batch 3 is
+	// late for append and update; after batch 3 it is 35s, which closes
+	// [20, 30) in a no-data batch.
+	want := map[string][]string{
+		"append":   {w(0, 10, "a 2 5"), w(0, 10, "b 1 2"), w(10, 20, "a 1 3"), w(20, 30, "b 1 5")},
+		"update":   {w(0, 10, "a 1 1"), w(0, 10, "a 2 5"), w(0, 10, "b 1 2"), w(10, 20, "a 1 3"), w(20, 30, "b 1 5"), w(40, 50, "a 1 6")},
+		"complete": {w(0, 10, "a 3 105"), w(0, 10, "b 1 2"), w(10, 20, "a 1 3"), w(20, 30, "b 1 5"), w(40, 50, "a 1 6")},
+	}
+	for _, mode := range []string{"append", "update", "complete"} {
+		t.Run(mode, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			src := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+			defer src.Close()
+			out := memsink.New()
+			defer out.Release()
+			ctx := context.Background()
+			df := dataframe.ReadStream(src).WithWatermark("ts", "5 seconds").
+				GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).
+				Agg(dataframe.Count().As("n"), dataframe.Sum(dataframe.Col("value")).As("total"))
+			q, err := df.WriteStream(out).OutputMode(mode).CheckpointStore(objstore.NewMemory()).
+				Allocator(mem).Engine(engine.New()).StatePartitions(3).Start(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var dropped int64
+			for _, b := range batches {
+				if _, err := src.AddRows(b...); err != nil {
+					t.Fatal(err)
+				}
+				if err := q.ProcessAllAvailable(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range q.RecentProgress() {
+				if len(p.StateOperators) == 1 {
+					dropped += p.StateOperators[0].NumRowsDroppedByWatermark
+				}
+			}
+			if err := q.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rows := out.Rows()
+			arrowrows.SortRows(rows)
+			var got []string
+			for _, r := range rows {
+				got = append(got, fmt.Sprintf("%v", r))
+			}
+			if strings.Join(got, "\n") != strings.Join(want[mode], "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want[mode], "\n"))
+			}
+			if mode != "complete" && dropped != 1 {
+				t.Errorf("dropped %d rows, want 1", dropped)
+			}
+		})
+	}
+}

@@ -1,0 +1,57 @@
+package incremental
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sluicehq/sluice/plan"
+)
+
+// watermarkOp passes rows through and records the event times it sees,
+// from which the driver derives the watermark.
+type watermarkOp struct {
+	node  *plan.Watermark
+	col   int
+	stats EventTimeStats
+	ts    []int64
+	ok    []bool
+}
+
+func newWatermarkOp(node *plan.Watermark) *watermarkOp {
+	return &watermarkOp{node: node, col: node.ColumnIndex()}
+}
+
+// Schema is the input's schema.
+func (w *watermarkOp) Schema() *arrow.Schema { return w.node.Schema() }
+
+// Process records rec's event times and returns rec itself, retained:
+// the caller releases it.
+func (w *watermarkOp) Process(_ context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if int(rec.NumCols()) <= w.col {
+		return nil, fmt.Errorf("incremental: %s: the record has %d columns", w.node, rec.NumCols())
+	}
+	w.ts, w.ok = timestampsMicros(rec.Column(w.col), w.ts, w.ok)
+	var s EventTimeStats
+	for i, v := range w.ts {
+		if w.ok[i] {
+			s.Add(floorDiv(v, 1000))
+		}
+	}
+	w.stats.Merge(s)
+	rec.Retain()
+	return rec, nil
+}
+
+func (w *watermarkOp) spec() WatermarkSpec {
+	return WatermarkSpec{Column: w.node.Column, DelayMs: w.node.Delay.Milliseconds(), IdleTimeout: w.node.IdleTimeout}
+}
+
+func (w *watermarkOp) take() EventTimeStats {
+	s := w.stats
+	w.stats = EventTimeStats{}
+	return s
+}
+
+func (w *watermarkOp) String() string { return "EventTimeWatermarkExec " + w.node.Column + ", " + w.node.Delay.String() }
