@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/float16"
@@ -433,4 +433,3 @@ func (t *groupTable) memoryBytes() int64 {
 	}
 	return int64(cap(t.keys) + 4*cap(t.slots) + 8*cap(t.hashes))
 }
-

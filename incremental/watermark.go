@@ -54,4 +54,6 @@ func (w *watermarkOp) take() EventTimeStats {
 	return s
 }
 
-func (w *watermarkOp) String() string { return "EventTimeWatermarkExec " + w.node.Column + ", " + w.node.Delay.String() }
+func (w *watermarkOp) String() string {
+	return "EventTimeWatermarkExec " + w.node.Column + ", " + w.node.Delay.String()
+}
