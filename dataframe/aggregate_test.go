@@ -96,3 +96,75 @@ func TestWindowedCountModes(t *testing.T) {
 		})
 	}
 }
+
+// runAgg runs df's aggregation over batches of rows in mode and returns
+// the rows written, sorted and printed.
+func runAgg(t *testing.T, mode string, build func(*dataframe.DataFrame) *dataframe.DataFrame, batches ...[][]any) []string {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	src := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+	defer src.Close()
+	out := memsink.New()
+	defer out.Release()
+	ctx := context.Background()
+	q, err := build(dataframe.ReadStream(src)).WriteStream(out).OutputMode(mode).
+		CheckpointStore(objstore.NewMemory()).Allocator(mem).Engine(engine.New()).StatePartitions(2).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range batches {
+		if _, err := src.AddRows(b...); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.ProcessAllAvailable(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows := out.Rows()
+	arrowrows.SortRows(rows)
+	var got []string
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%v", r))
+	}
+	return got
+}
+
+func win(start, end int, rest string) string {
+	return fmt.Sprintf(`[{"end":"1970-01-01T00:00:%02dZ","start":"1970-01-01T00:00:%02dZ"} %s]`, end, start, rest)
+}
+
+// TestSlidingWindowCount puts each row in every window that holds it.
+func TestSlidingWindowCount(t *testing.T) {
+	got := runAgg(t, "complete", func(df *dataframe.DataFrame) *dataframe.DataFrame {
+		return df.GroupBy(dataframe.SlidingWindow(dataframe.Col("ts"), "10 seconds", "5 seconds")).Agg(dataframe.Count())
+	}, [][]any{{at(1), "a", int64(1)}, {at(7), "a", int64(1)}}, [][]any{{at(12), "b", int64(1)}})
+	want := []string{
+		`[{"end":"1970-01-01T00:00:05Z","start":"1969-12-31T23:59:55Z"} 1]`,
+		win(0, 10, "2"), win(5, 15, "2"), win(10, 20, "1"),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSessionWindowMergesAcrossBatches bridges two sessions of a key with
+// a row of a later batch.
+func TestSessionWindowMergesAcrossBatches(t *testing.T) {
+	got := runAgg(t, "append", func(df *dataframe.DataFrame) *dataframe.DataFrame {
+		return df.WithWatermark("ts", "10 seconds").
+			GroupBy(dataframe.SessionWindow(dataframe.Col("ts"), "5 seconds"), dataframe.Col("key")).
+			Agg(dataframe.Count(), dataframe.Sum(dataframe.Col("value")))
+	},
+		[][]any{{at(1), "a", int64(1)}, {at(10), "a", int64(2)}, {at(2), "b", int64(3)}},
+		[][]any{{at(5), "a", int64(4)}},
+		[][]any{{at(40), "z", int64(0)}},
+	)
+	want := []string{win(2, 7, "b 1 3"), win(1, 15, "a 3 7")}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
