@@ -19,7 +19,7 @@ import (
 
 // examples maps each ```go block of the README, in order, to the program
 // it must equal.
-var examples = []string{"example", "kafkas3"}
+var examples = []string{"example", "windows", "kafkas3"}
 
 func TestReadmeExamplesMatch(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
@@ -66,6 +66,27 @@ func TestReadmeExampleRuns(t *testing.T) {
 	}
 	if len(files) == 0 {
 		t.Fatal("the README example committed no Parquet files")
+	}
+}
+
+// The event-time example prints each 2-second window once, with all of
+// its 2,000 rows (1,000 a second) for the windows the history covers.
+func TestReadmeWindowsExampleRuns(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "windows")
+	if out, err := exec.Command("go", "build", "-o", bin, "./windows").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, bin)
+	run.Dir = dir
+	out, err := run.CombinedOutput()
+	if err != nil {
+		t.Fatalf("running the README's event-time example: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("|window")) || bytes.Count(out, []byte("|2000  |")) < 3 {
+		t.Fatalf("the event-time example did not print at least three full windows of 2000 events:\n%s", out)
 	}
 }
 
