@@ -334,6 +334,9 @@ func equalGo(a, b any, tol float64) bool {
 		if math.IsNaN(x) || math.IsNaN(y) {
 			return math.IsNaN(x) && math.IsNaN(y)
 		}
+		if x == y {
+			return true
+		}
 		return math.Abs(x-y) <= tol*math.Max(1, math.Max(math.Abs(x), math.Abs(y)))
 	case []any:
 		y, ok := b.([]any)
