@@ -64,6 +64,9 @@ func TestWindowedCountModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if ex := q.Explain(); !strings.Contains(ex, "StatefulAggregateExec") || !strings.Contains(ex, "(3 partitions)") || !strings.Contains(ex, "EventTimeWatermark") {
+				t.Errorf("Explain does not show the stateful operator with its partitions and the watermark:\n%s", ex)
+			}
 			var dropped int64
 			for _, b := range batches {
 				if _, err := src.AddRows(b...); err != nil {

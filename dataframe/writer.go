@@ -136,7 +136,8 @@ func (w *StreamWriter) Start(ctx context.Context) (*engine.Query, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dataframe: state store: %w", err)
 		}
-		opts = append(opts, incremental.WithStateProvider(provider))
+		parts, _ := strconv.Atoi(w.conf[state.NumPartitionsConf])
+		opts = append(opts, incremental.WithStateProvider(provider), incremental.WithStatePartitions(parts))
 		if w.late != nil {
 			opts = append(opts, incremental.WithLateRows())
 		}

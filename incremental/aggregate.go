@@ -74,6 +74,8 @@ type Aggregate struct {
 	minEnd  []int64
 	known   []bool
 	metrics StateOperatorMetrics
+
+	explainParts int
 }
 
 // newAggregate builds the operator of node, named name in the state
@@ -83,7 +85,7 @@ func newAggregate(name string, node *plan.Aggregate, o buildOptions, mem memory.
 		return nil, fmt.Errorf("incremental: %s needs a state store: build the pipeline with WithStateProvider (the engine gives one from the checkpoint)", node)
 	}
 	a := &Aggregate{
-		name: name, node: node, mode: o.mode, mem: mem, provider: o.provider, late: o.lateRows,
+		name: name, node: node, mode: o.mode, mem: mem, provider: o.provider, late: o.lateRows, explainParts: o.parts,
 		inSchema: node.Input.Schema(), outSchema: node.Schema(),
 		funcs: node.Funcs(), args: node.BoundArgs(), winOut: -1,
 	}
@@ -138,7 +140,7 @@ func (a *Aggregate) Schema() *arrow.Schema { return a.outSchema }
 func (a *Aggregate) Name() string { return a.name }
 
 func (a *Aggregate) String() string {
-	return fmt.Sprintf("StatefulAggregateExec %s, mode %s, state %s", a.node, a.mode, a.name)
+	return fmt.Sprintf("StatefulAggregateExec %s, mode %s, state %s%s", a.node, a.mode, a.name, partitionsNote(a.explainParts))
 }
 
 // begin resets the batch-local tables (dropping what a failed attempt

@@ -44,6 +44,14 @@ type buildOptions struct {
 	provider state.Provider
 	mode     plan.OutputMode
 	lateRows bool
+	parts    int
+}
+
+// WithStatePartitions tells stateful operators the number of state
+// partitions the query is configured with, for Explain; the number a
+// batch uses comes from its BatchInfo.Conf (pinned in the checkpoint).
+func WithStatePartitions(n int) BuildOption {
+	return func(o *buildOptions) { o.parts = n }
 }
 
 // WithStateProvider gives stateful operators their state store. A plan

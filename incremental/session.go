@@ -64,6 +64,8 @@ type SessionAggregate struct {
 	minEnd  []int64
 	known   []bool
 	metrics StateOperatorMetrics
+
+	explainParts int
 }
 
 type batchSession struct {
@@ -77,7 +79,7 @@ func newSessionAggregate(name string, node *plan.Aggregate, o buildOptions, mem 
 	}
 	win, wpos := node.Window()
 	s := &SessionAggregate{
-		name: name, node: node, mode: o.mode, mem: mem, provider: o.provider, late: o.lateRows,
+		name: name, node: node, mode: o.mode, mem: mem, provider: o.provider, late: o.lateRows, explainParts: o.parts,
 		inSchema: node.Input.Schema(), outSchema: node.Schema(),
 		funcs: node.Funcs(), args: node.BoundArgs(), winOut: wpos,
 		timeCol: node.TimeColumn(), gapCol: node.SessionGap(), gapUs: win.GapUs,
@@ -109,7 +111,7 @@ func (s *SessionAggregate) Schema() *arrow.Schema { return s.outSchema }
 func (s *SessionAggregate) Name() string { return s.name }
 
 func (s *SessionAggregate) String() string {
-	return fmt.Sprintf("SessionWindowStateStoreSaveExec %s, mode %s, state %s", s.node, s.mode, s.name)
+	return fmt.Sprintf("SessionWindowStateStoreSaveExec %s, mode %s, state %s%s", s.node, s.mode, s.name, partitionsNote(s.explainParts))
 }
 
 func (s *SessionAggregate) lateSchema() *arrow.Schema          { return s.inSchema }

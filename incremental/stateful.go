@@ -150,3 +150,10 @@ func (p *Pipeline) Close() error {
 	}
 	return nil
 }
+
+func partitionsNote(n int) string {
+	if n <= 0 {
+		n = DefaultStatePartitions
+	}
+	return fmt.Sprintf(" (%d partitions)", n)
+}
