@@ -40,6 +40,7 @@ vet:
 bench: services-up
 	$(GO) test -run '^$$' -bench 'LoopOverhead' -benchtime 300x -count 1 ./bench/ | tee bench.out
 	$(GO) test -run '^$$' -bench 'RateToParquet' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'TumblingWindow|SlidingWindow' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'FilterProject' -count 1 ./incremental/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'DecodeJSON|DecodeCSV' -count 1 ./decode/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'ToTimestamp|DateFormat' -count 1 ./expr/ | tee -a bench.out
