@@ -3,17 +3,14 @@ package incremental
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/agg"
@@ -35,47 +32,24 @@ const aggStateVersion = 1
 // tight loop per aggregate function), merges them into the state store at
 // the end of the batch, and emits rows as the output mode says.
 type Aggregate struct {
-	name      string
-	node      *plan.Aggregate
-	mode      plan.OutputMode
-	mem       memory.Allocator
-	provider  state.Provider
-	late      bool
-	inSchema  *arrow.Schema
-	outSchema *arrow.Schema
-
-	funcs   []agg.Func
-	args    [][]*expr.Bound
+	stateTable
 	keys    []*expr.Bound // non-window keys, canonical order
 	keyOut  []int         // output position of each canonical key
 	window  *expr.WindowSpec
 	winOut  int
 	timeCol *expr.Bound
 	rawKey  bool // the first canonical key is the event-time column
-	evicts  bool // a watermark bounds the groups in event time
 	width   int  // fixed key width including the window prefix, or -1
 	prefix  int  // 8 with a tumbling or sliding window, else 0
 	cols    []keyColumn
 
-	info    BatchInfo
-	table   *groupTable
-	accs    []agg.Accumulator
-	dropped int64
-	lateOut []arrow.RecordBatch
 	rowBuf  []byte
 	offs    []int
 	gids    []int32
 	tsBuf   []int64
 	tsOK    []bool
 	rowLate []uint8 // bit 0: some window late, bit 1: some window open
-
-	parts   int
-	stores  []state.Store
-	minEnd  []int64
-	known   []bool
-	metrics StateOperatorMetrics
-
-	explainParts int
+	lateRow []bool
 }
 
 // newAggregate builds the operator of node, named name in the state
@@ -84,14 +58,7 @@ func newAggregate(name string, node *plan.Aggregate, o buildOptions, mem memory.
 	if o.provider == nil {
 		return nil, fmt.Errorf("incremental: %s needs a state store: build the pipeline with WithStateProvider (the engine gives one from the checkpoint)", node)
 	}
-	a := &Aggregate{
-		name: name, node: node, mode: o.mode, mem: mem, provider: o.provider, late: o.lateRows, explainParts: o.parts,
-		inSchema: node.Input.Schema(), outSchema: node.Schema(),
-		funcs: node.Funcs(), args: node.BoundArgs(), winOut: -1,
-	}
-	if a.mode == "" {
-		a.mode = plan.Update
-	}
+	a := &Aggregate{winOut: -1}
 	win, wpos := node.Window()
 	if win != nil && win.Kind == expr.SessionWindow {
 		return nil, fmt.Errorf("incremental: %s: session windows are run by the session operator", node)
@@ -112,7 +79,6 @@ func newAggregate(name string, node *plan.Aggregate, o buildOptions, mem memory.
 		a.keys = append(a.keys, b)
 		a.keyOut = append(a.keyOut, i)
 	}
-	a.evicts = ev >= 0 && a.mode != plan.Complete
 	if win != nil {
 		a.prefix = 8
 	}
@@ -126,49 +92,16 @@ func newAggregate(name string, node *plan.Aggregate, o buildOptions, mem memory.
 			a.width = -1
 		}
 	}
-	a.table = newGroupTable(a.width)
-	for _, f := range a.funcs {
-		a.accs = append(a.accs, f.NewAccumulator())
+	a.stateTable = newStateTable(name, node, o, mem, a.width)
+	if a.mode == "" {
+		a.mode = plan.Update
 	}
+	a.evicts = ev >= 0 && a.mode != plan.Complete
 	return a, nil
 }
 
-// Schema is the aggregate's output schema.
-func (a *Aggregate) Schema() *arrow.Schema { return a.outSchema }
-
-// Name is the operator's name in the state store and in progress.
-func (a *Aggregate) Name() string { return a.name }
-
 func (a *Aggregate) String() string {
 	return fmt.Sprintf("StatefulAggregateExec %s, mode %s, state %s%s", a.node, a.mode, a.name, partitionsNote(a.explainParts))
-}
-
-// begin resets the batch-local tables (dropping what a failed attempt
-// left) and records the batch.
-func (a *Aggregate) begin(ctx context.Context, info BatchInfo) error {
-	a.abortStores()
-	a.info = info
-	a.table.Reset()
-	for _, acc := range a.accs {
-		acc.Reset()
-	}
-	a.dropped = 0
-	releaseAll(a.lateOut)
-	a.lateOut = nil
-	n := DefaultStatePartitions
-	if s, ok := info.Conf[state.NumPartitionsConf]; ok {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			return fmt.Errorf("incremental: setting %s is %q: it must be a positive integer", state.NumPartitionsConf, s)
-		}
-		n = v
-	}
-	if a.parts != n {
-		a.parts = n
-		a.minEnd = make([]int64, n)
-		a.known = make([]bool, n)
-	}
-	return nil
 }
 
 // watermarkUs is the batch's watermark in microseconds.
@@ -181,48 +114,20 @@ func (a *Aggregate) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.R
 	if n == 0 {
 		return nil, nil
 	}
-	var owned []arrow.Array
-	defer func() {
-		for _, c := range owned {
-			c.Release()
-		}
-	}()
-	eval := func(b *expr.Bound) (arrow.Array, error) {
-		arr, err := b.Eval(ctx, rec, a.mem)
-		if err != nil {
-			return nil, fmt.Errorf("incremental: %s: %w", a.node, err)
-		}
-		owned = append(owned, arr)
-		return arr, nil
+	var timeExpr *expr.Bound
+	if a.timeCol != nil && !a.rawKey {
+		timeExpr = a.timeCol
 	}
-	keyArrs := make([]arrow.Array, len(a.keys))
-	for i, k := range a.keys {
-		arr, err := eval(k)
-		if err != nil {
-			return nil, err
-		}
-		keyArrs[i] = arr
+	in, err := evalAggInputs(ctx, rec, a.mem, a.node, a.keys, a.args, timeExpr)
+	if err != nil {
+		return nil, err
 	}
-	args := make([][]arrow.Array, len(a.args))
-	for i, as := range a.args {
-		for _, b := range as {
-			arr, err := eval(b)
-			if err != nil {
-				return nil, err
-			}
-			args[i] = append(args[i], arr)
-		}
-	}
+	defer in.release()
+	keyArrs, args := in.keys, in.args
 	if a.timeCol != nil {
-		var tarr arrow.Array
+		tarr := in.extra[0]
 		if a.rawKey {
 			tarr = keyArrs[0]
-		} else {
-			arr, err := eval(a.timeCol)
-			if err != nil {
-				return nil, err
-			}
-			tarr = arr
 		}
 		a.tsBuf, a.tsOK = timestampsMicros(tarr, a.tsBuf, a.tsOK)
 	}
@@ -324,28 +229,19 @@ func (a *Aggregate) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.R
 	return nil, nil
 }
 
-// keepLate copies the rows of rec that no open window took.
+// keepLate keeps the rows of rec that no open window took.
 func (a *Aggregate) keepLate(ctx context.Context, rec arrow.RecordBatch) error {
-	bld := array.NewBooleanBuilder(a.mem)
-	defer bld.Release()
+	n := int(rec.NumRows())
+	a.lateRow = resize(a.lateRow, n)
 	any := false
-	for _, f := range a.rowLate[:rec.NumRows()] {
-		l := f == 1
-		any = any || l
-		bld.Append(l)
+	for i, f := range a.rowLate[:n] {
+		a.lateRow[i] = f == 1
+		any = any || f == 1
 	}
 	if !any {
 		return nil
 	}
-	mask := bld.NewArray()
-	defer mask.Release()
-	ectx := compute.WithAllocator(ctx, a.mem)
-	out, err := compute.FilterRecordBatch(ectx, rec, mask, compute.DefaultFilterOptions())
-	if err != nil {
-		return fmt.Errorf("incremental: %s: keeping late rows: %w", a.node, err)
-	}
-	a.lateOut = append(a.lateOut, out)
-	return nil
+	return a.stateTable.keepLate(ctx, a.mem, rec, a.lateRow)
 }
 
 // timestampsMicros converts a timestamp array to microseconds, reusing
@@ -414,48 +310,11 @@ func (a *Aggregate) eventBound(key []byte) int64 {
 	return v
 }
 
-// openStores opens every partition at the version before the batch's.
-func (a *Aggregate) openStores(ctx context.Context) error {
-	a.stores = make([]state.Store, a.parts)
-	err := parallel(a.parts, func(p int) error {
-		st, err := a.provider.Open(ctx, state.StoreID{Operator: a.name, Partition: p}, a.info.BatchID-1)
-		if err != nil {
-			return err
-		}
-		a.stores[p] = st
-		if !a.known[p] {
-			a.minEnd[p] = math.MaxInt64
-			if a.evicts {
-				st.Iterate(func(k, _ []byte) bool {
-					a.minEnd[p] = min(a.minEnd[p], a.eventBound(k))
-					return true
-				})
-			}
-			a.known[p] = true
-		}
-		return nil
-	})
-	if err != nil {
-		a.abortStores()
-		return fmt.Errorf("incremental: %s: opening state: %w", a.name, err)
-	}
-	return nil
-}
-
-func (a *Aggregate) abortStores() {
-	for _, st := range a.stores {
-		if st != nil {
-			st.Abort()
-		}
-	}
-	a.stores = nil
-}
-
 // end merges the batch's groups into state, emits the rows of the output
 // mode, evicts what the watermark closed and commits the state. The
 // records are owned by the caller.
 func (a *Aggregate) end(ctx context.Context) (_ []arrow.RecordBatch, err error) {
-	if err := a.openStores(ctx); err != nil {
+	if err := a.openStores(ctx, a.info.BatchID-1, func(k, _ []byte, _ state.StoreID) (int64, error) { return a.eventBound(k), nil }); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -548,32 +407,16 @@ func (a *Aggregate) end(ctx context.Context) (_ []arrow.RecordBatch, err error) 
 		return nil, fmt.Errorf("incremental: %s: %w", a.name, err)
 	}
 	updates := time.Since(t0)
-	tc := time.Now()
-	err = parallel(a.parts, func(p int) error {
-		_, err := a.stores[p].Commit(ctx)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("incremental: %s: committing state: %w", a.name, err)
-	}
 	m := StateOperatorMetrics{
-		OperatorName: a.name, CommitTimeMs: time.Since(tc).Milliseconds(),
-		NumRowsDroppedByWatermark: a.dropped, NumStatePartitions: a.parts,
 		AllUpdatesTimeMs: (updates - removeDur).Milliseconds(), AllRemovalsTimeMs: removeDur.Milliseconds(),
+		MemoryUsedBytes: a.table.memoryBytes(),
 	}
-	for _, st := range a.stores {
-		sm := st.Metrics()
-		m.NumRowsTotal += sm.NumRowsTotal
-		m.NumRowsUpdated += sm.NumRowsUpdated
-		m.NumRowsRemoved += sm.NumRowsRemoved
-		m.MemoryUsedBytes += sm.MemoryUsedBytes
-	}
-	m.MemoryUsedBytes += a.table.memoryBytes()
 	for _, acc := range a.accs {
 		m.MemoryUsedBytes += acc.MemoryBytes()
 	}
-	a.metrics = m
-	a.stores = nil
+	if err := a.commitStores(ctx, m); err != nil {
+		return nil, err
+	}
 	var recs []arrow.RecordBatch
 	for _, r := range outs {
 		if r != nil && r.NumRows() > 0 {
@@ -612,64 +455,26 @@ func head(b []byte) any {
 
 // outBuilder builds one partition's output rows.
 type outBuilder struct {
-	a       *Aggregate
-	keyB    []array.Builder // by canonical key
-	winB    *array.StructBuilder
-	resB    []array.Builder
-	scratch []agg.Accumulator
-	n       int
+	rowBuilders
+	a *Aggregate
 }
 
 func newOutBuilder(a *Aggregate) *outBuilder {
-	ob := &outBuilder{a: a}
-	for _, k := range a.keys {
-		ob.keyB = append(ob.keyB, array.NewBuilder(a.mem, k.Field().Type))
-	}
-	if a.window != nil {
-		ob.winB = array.NewStructBuilder(a.mem, expr.WindowType().(*arrow.StructType))
-	}
-	for _, f := range a.funcs {
-		ob.resB = append(ob.resB, array.NewBuilder(a.mem, f.ResultType()))
-	}
-	return ob
+	return &outBuilder{rowBuilders: newRowBuilders(&a.stateTable, a.keys, a.keyOut, a.window != nil, a.winOut), a: a}
 }
 
 func (ob *outBuilder) appendKey(key []byte) error {
 	a := ob.a
 	if a.window != nil {
 		start := int64(binary.LittleEndian.Uint64(key))
-		ob.winB.Append(true)
-		ob.winB.FieldBuilder(0).(*array.TimestampBuilder).Append(arrow.Timestamp(start))
-		ob.winB.FieldBuilder(1).(*array.TimestampBuilder).Append(arrow.Timestamp(start + a.window.SizeUs))
+		ob.appendWindow(start, start+a.window.SizeUs)
 	}
-	rest := key[a.prefix:]
-	for c, b := range ob.keyB {
-		var err error
-		if rest, err = decodeKeyValue(b, rest); err != nil {
-			return fmt.Errorf("decoding grouping key %s: %w", a.keys[c].Expr(), err)
-		}
-	}
-	ob.n++
-	return nil
-}
-
-func (ob *outBuilder) finish(accs []agg.Accumulator, g int) {
-	for k, acc := range accs {
-		acc.Finish(g, ob.resB[k])
-	}
+	return ob.appendKeys(key[a.prefix:], a.keys)
 }
 
 // appendStored appends a row for a key and value read from the store.
 func (ob *outBuilder) appendStored(key, val []byte, id state.StoreID) error {
-	if ob.scratch == nil {
-		for _, f := range ob.a.funcs {
-			ob.scratch = append(ob.scratch, f.NewAccumulator())
-		}
-	}
-	for _, acc := range ob.scratch {
-		acc.Reset()
-		acc.Grow(1)
-	}
+	ob.resetScratch()
 	if err := ob.a.mergeInto(ob.scratch, 0, val, id); err != nil {
 		return err
 	}
@@ -678,82 +483,6 @@ func (ob *outBuilder) appendStored(key, val []byte, id state.StoreID) error {
 	}
 	ob.finish(ob.scratch, 0)
 	return nil
-}
-
-// record returns the rows built (owned by the caller), nil when none.
-func (ob *outBuilder) record() arrow.RecordBatch {
-	if ob.n == 0 {
-		return nil
-	}
-	a := ob.a
-	cols := make([]arrow.Array, a.outSchema.NumFields())
-	if ob.winB != nil {
-		cols[a.winOut] = ob.winB.NewArray()
-	}
-	for c, b := range ob.keyB {
-		cols[a.keyOut[c]] = b.NewArray()
-	}
-	nk := a.outSchema.NumFields() - len(ob.resB)
-	for k, b := range ob.resB {
-		cols[nk+k] = b.NewArray()
-	}
-	rec := array.NewRecordBatch(a.outSchema, cols, int64(ob.n))
-	for _, c := range cols {
-		c.Release()
-	}
-	return rec
-}
-
-func (ob *outBuilder) release() {
-	for _, b := range ob.keyB {
-		b.Release()
-	}
-	if ob.winB != nil {
-		ob.winB.Release()
-	}
-	for _, b := range ob.resB {
-		b.Release()
-	}
-}
-
-// needsNoDataBatch reports whether, with the watermark at watermarkMs,
-// some group could be emitted or evicted.
-func (a *Aggregate) needsNoDataBatch(watermarkMs int64) bool {
-	if !a.evicts {
-		return false
-	}
-	if a.parts == 0 {
-		return true
-	}
-	for p := range a.known {
-		if !a.known[p] || a.minEnd[p] <= watermarkMs*1000 {
-			return true
-		}
-	}
-	return false
-}
-
-// takeLate returns the late rows kept this batch, owned by the caller.
-func (a *Aggregate) takeLate() []arrow.RecordBatch {
-	out := a.lateOut
-	a.lateOut = nil
-	return out
-}
-
-func (a *Aggregate) purge(ctx context.Context, minVersion int64) error {
-	var errs []error
-	for p := 0; p < a.parts; p++ {
-		if err := a.provider.Purge(ctx, state.StoreID{Operator: a.name, Partition: p}, minVersion); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (a *Aggregate) close() {
-	a.abortStores()
-	releaseAll(a.lateOut)
-	a.lateOut = nil
 }
 
 // parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines and returns

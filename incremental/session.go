@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/sluicehq/sluice/agg"
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/plan"
 	"github.com/sluicehq/sluice/state"
@@ -27,45 +25,21 @@ import (
 // open sessions, each with its start, end and partial aggregates. Two
 // sessions [s1, e1) and [s2, e2) with s1 <= s2 merge when s2 <= e1.
 type SessionAggregate struct {
-	name      string
-	node      *plan.Aggregate
-	mode      plan.OutputMode
-	mem       memory.Allocator
-	provider  state.Provider
-	late      bool
-	inSchema  *arrow.Schema
-	outSchema *arrow.Schema
-
-	funcs   []agg.Func
-	args    [][]*expr.Bound
+	stateTable
 	keys    []*expr.Bound
 	keyOut  []int
 	winOut  int
 	timeCol *expr.Bound
 	gapCol  *expr.Bound
 	gapUs   int64
-	evicts  bool
 
-	info     BatchInfo
-	table    *groupTable // batch-local: encoded keys
-	accs     []agg.Accumulator
 	sessions []batchSession // by accumulator group
-	dropped  int64
-	lateOut  []arrow.RecordBatch
 	keyBuf   []byte
 	ts, gap  []int64
 	ok       []bool
 	order    []int
 	rowKey   []int32
 	gids     []int32
-
-	parts   int
-	stores  []state.Store
-	minEnd  []int64
-	known   []bool
-	metrics StateOperatorMetrics
-
-	explainParts int
 }
 
 type batchSession struct {
@@ -79,11 +53,8 @@ func newSessionAggregate(name string, node *plan.Aggregate, o buildOptions, mem 
 	}
 	win, wpos := node.Window()
 	s := &SessionAggregate{
-		name: name, node: node, mode: o.mode, mem: mem, provider: o.provider, late: o.lateRows, explainParts: o.parts,
-		inSchema: node.Input.Schema(), outSchema: node.Schema(),
-		funcs: node.Funcs(), args: node.BoundArgs(), winOut: wpos,
-		timeCol: node.TimeColumn(), gapCol: node.SessionGap(), gapUs: win.GapUs,
-		table: newGroupTable(-1),
+		stateTable: newStateTable(name, node, o, mem, -1),
+		winOut:     wpos, timeCol: node.TimeColumn(), gapCol: node.SessionGap(), gapUs: win.GapUs,
 	}
 	if s.mode == "" {
 		s.mode = plan.Append
@@ -98,50 +69,16 @@ func newSessionAggregate(name string, node *plan.Aggregate, o buildOptions, mem 
 			s.keyOut = append(s.keyOut, i)
 		}
 	}
-	for _, f := range s.funcs {
-		s.accs = append(s.accs, f.NewAccumulator())
-	}
 	return s, nil
 }
-
-// Schema is the aggregate's output schema.
-func (s *SessionAggregate) Schema() *arrow.Schema { return s.outSchema }
-
-// Name is the operator's name in the state store and in progress.
-func (s *SessionAggregate) Name() string { return s.name }
 
 func (s *SessionAggregate) String() string {
 	return fmt.Sprintf("SessionWindowStateStoreSaveExec %s, mode %s, state %s%s", s.node, s.mode, s.name, partitionsNote(s.explainParts))
 }
 
-func (s *SessionAggregate) lateSchema() *arrow.Schema          { return s.inSchema }
-func (s *SessionAggregate) stateMetrics() StateOperatorMetrics { return s.metrics }
-
 func (s *SessionAggregate) begin(ctx context.Context, info BatchInfo) error {
-	s.abortStores()
-	s.info = info
-	s.table.Reset()
-	for _, acc := range s.accs {
-		acc.Reset()
-	}
 	s.sessions = s.sessions[:0]
-	s.dropped = 0
-	releaseAll(s.lateOut)
-	s.lateOut = nil
-	n := DefaultStatePartitions
-	if v, ok := info.Conf[state.NumPartitionsConf]; ok {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 {
-			return fmt.Errorf("incremental: setting %s is %q: it must be a positive integer", state.NumPartitionsConf, v)
-		}
-		n = p
-	}
-	if s.parts != n {
-		s.parts = n
-		s.minEnd = make([]int64, n)
-		s.known = make([]bool, n)
-	}
-	return nil
+	return s.stateTable.begin(ctx, info)
 }
 
 // Process folds rec (borrowed) into the batch's sessions; it returns no
@@ -151,50 +88,16 @@ func (s *SessionAggregate) Process(ctx context.Context, rec arrow.RecordBatch) (
 	if n == 0 {
 		return nil, nil
 	}
-	var owned []arrow.Array
-	defer func() {
-		for _, c := range owned {
-			c.Release()
-		}
-	}()
-	eval := func(b *expr.Bound) (arrow.Array, error) {
-		arr, err := b.Eval(ctx, rec, s.mem)
-		if err != nil {
-			return nil, fmt.Errorf("incremental: %s: %w", s.node, err)
-		}
-		owned = append(owned, arr)
-		return arr, nil
-	}
-	keyArrs := make([]arrow.Array, len(s.keys))
-	for i, k := range s.keys {
-		arr, err := eval(k)
-		if err != nil {
-			return nil, err
-		}
-		keyArrs[i] = arr
-	}
-	args := make([][]arrow.Array, len(s.args))
-	for i, as := range s.args {
-		for _, b := range as {
-			arr, err := eval(b)
-			if err != nil {
-				return nil, err
-			}
-			args[i] = append(args[i], arr)
-		}
-	}
-	tarr, err := eval(s.timeCol)
+	in, err := evalAggInputs(ctx, rec, s.mem, s.node, s.keys, s.args, s.timeCol, s.gapCol)
 	if err != nil {
 		return nil, err
 	}
-	s.ts, s.ok = timestampsMicros(tarr, s.ts, s.ok)
+	defer in.release()
+	keyArrs, args := in.keys, in.args
+	s.ts, s.ok = timestampsMicros(in.extra[0], s.ts, s.ok)
 	s.gap = resize(s.gap, n)
 	if s.gapCol != nil {
-		garr, err := eval(s.gapCol)
-		if err != nil {
-			return nil, err
-		}
-		if err := gapsMicros(garr, s.gap); err != nil {
+		if err := gapsMicros(in.extra[1], s.gap); err != nil {
 			return nil, fmt.Errorf("incremental: %s: session gap %s: %w", s.node, s.gapCol.Expr(), err)
 		}
 	} else {
@@ -265,25 +168,11 @@ func (s *SessionAggregate) Process(ctx context.Context, rec arrow.RecordBatch) (
 		}
 	}
 	if late != nil {
-		if err := s.keepLate(ctx, rec, late); err != nil {
+		if err := s.keepLate(ctx, s.mem, rec, late); err != nil {
 			return nil, err
 		}
 	}
 	return nil, nil
-}
-
-func (s *SessionAggregate) keepLate(ctx context.Context, rec arrow.RecordBatch, late []bool) error {
-	a := &Aggregate{mem: s.mem, node: s.node, rowLate: make([]uint8, len(late))}
-	for i, l := range late {
-		if l {
-			a.rowLate[i] = 1
-		}
-	}
-	if err := a.keepLate(ctx, rec); err != nil {
-		return err
-	}
-	s.lateOut = append(s.lateOut, a.lateOut...)
-	return nil
 }
 
 // gapsMicros converts per-row gaps (interval strings or durations) to
@@ -382,56 +271,24 @@ func encodeSessions(dst []byte, ss []storedSession) []byte {
 	return dst
 }
 
-func (s *SessionAggregate) openStores(ctx context.Context) error {
-	s.stores = make([]state.Store, s.parts)
-	err := parallel(s.parts, func(p int) error {
-		st, err := s.provider.Open(ctx, state.StoreID{Operator: s.name, Partition: p}, s.info.BatchID-1)
-		if err != nil {
-			return err
-		}
-		s.stores[p] = st
-		if !s.known[p] {
-			m := int64(math.MaxInt64)
-			var derr error
-			st.Iterate(func(_, v []byte) bool {
-				ss, err := decodeSessions(v, st.ID())
-				if err != nil {
-					derr = err
-					return false
-				}
-				for _, x := range ss {
-					m = min(m, x.end)
-				}
-				return true
-			})
-			if derr != nil {
-				return derr
-			}
-			s.minEnd[p], s.known[p] = m, true
-		}
-		return nil
-	})
+// sessionsBound is the earliest end of a stored key's sessions.
+func sessionsBound(_, val []byte, id state.StoreID) (int64, error) {
+	ss, err := decodeSessions(val, id)
 	if err != nil {
-		s.abortStores()
-		return fmt.Errorf("incremental: %s: opening state: %w", s.name, err)
+		return 0, err
 	}
-	return nil
-}
-
-func (s *SessionAggregate) abortStores() {
-	for _, st := range s.stores {
-		if st != nil {
-			st.Abort()
-		}
+	m := int64(math.MaxInt64)
+	for _, x := range ss {
+		m = min(m, x.end)
 	}
-	s.stores = nil
+	return m, nil
 }
 
 // end merges the batch's sessions with the stored ones, emits closed
 // sessions (append) or all of them (complete), and commits the state.
 // The records are owned by the caller.
 func (s *SessionAggregate) end(ctx context.Context) (_ []arrow.RecordBatch, err error) {
-	if err := s.openStores(ctx); err != nil {
+	if err := s.openStores(ctx, s.info.BatchID-1, sessionsBound); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -547,25 +404,13 @@ func (s *SessionAggregate) end(ctx context.Context) (_ []arrow.RecordBatch, err 
 	if err != nil {
 		return nil, fmt.Errorf("incremental: %s: %w", s.name, err)
 	}
-	updates := time.Since(t0)
-	tc := time.Now()
-	if err := parallel(s.parts, func(p int) error {
-		_, err := s.stores[p].Commit(ctx)
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("incremental: %s: committing state: %w", s.name, err)
+	m := StateOperatorMetrics{AllUpdatesTimeMs: time.Since(t0).Milliseconds(), MemoryUsedBytes: s.table.memoryBytes()}
+	for _, acc := range s.accs {
+		m.MemoryUsedBytes += acc.MemoryBytes()
 	}
-	m := StateOperatorMetrics{OperatorName: s.name, CommitTimeMs: time.Since(tc).Milliseconds(),
-		NumRowsDroppedByWatermark: s.dropped, NumStatePartitions: s.parts, AllUpdatesTimeMs: updates.Milliseconds()}
-	for _, st := range s.stores {
-		sm := st.Metrics()
-		m.NumRowsTotal += sm.NumRowsTotal
-		m.NumRowsUpdated += sm.NumRowsUpdated
-		m.NumRowsRemoved += sm.NumRowsRemoved
-		m.MemoryUsedBytes += sm.MemoryUsedBytes
+	if err := s.commitStores(ctx, m); err != nil {
+		return nil, err
 	}
-	s.metrics = m
-	s.stores = nil
 	var recs []arrow.RecordBatch
 	for _, r := range outs {
 		if r != nil {
@@ -577,24 +422,12 @@ func (s *SessionAggregate) end(ctx context.Context) (_ []arrow.RecordBatch, err 
 
 // sessionOut merges and emits one partition's sessions.
 type sessionOut struct {
-	s       *SessionAggregate
-	keyB    []array.Builder
-	winB    *array.StructBuilder
-	resB    []array.Builder
-	scratch []agg.Accumulator
-	n       int
+	rowBuilders
+	s *SessionAggregate
 }
 
 func newSessionOut(s *SessionAggregate) *sessionOut {
-	o := &sessionOut{s: s, winB: array.NewStructBuilder(s.mem, expr.WindowType().(*arrow.StructType))}
-	for _, k := range s.keys {
-		o.keyB = append(o.keyB, array.NewBuilder(s.mem, k.Field().Type))
-	}
-	for _, f := range s.funcs {
-		o.resB = append(o.resB, array.NewBuilder(s.mem, f.ResultType()))
-		o.scratch = append(o.scratch, f.NewAccumulator())
-	}
-	return o
+	return &sessionOut{rowBuilders: newRowBuilders(&s.stateTable, s.keys, s.keyOut, true, s.winOut), s: s}
 }
 
 // merge sorts a key's sessions by start and merges the overlapping ones;
@@ -618,10 +451,7 @@ func (o *sessionOut) merge(items []storedSession) ([]storedSession, error) {
 		}
 		// Merge latest first, so that each state merged in is from
 		// earlier input than what the group holds (first/last).
-		for _, acc := range o.scratch {
-			acc.Reset()
-			acc.Grow(1)
-		}
+		o.resetScratch()
 		for m := j - 1; m >= i; m-- {
 			src := items[m].acc
 			if items[m].group >= 0 {
@@ -652,10 +482,7 @@ func (o *sessionOut) merge(items []storedSession) ([]storedSession, error) {
 
 // emit appends a row for session x of the key k.
 func (o *sessionOut) emit(k []byte, x storedSession) error {
-	for _, acc := range o.scratch {
-		acc.Reset()
-		acc.Grow(1)
-	}
+	o.resetScratch()
 	src := x.acc
 	for i, acc := range o.scratch {
 		var err error
@@ -663,87 +490,10 @@ func (o *sessionOut) emit(k []byte, x storedSession) error {
 			return fmt.Errorf("%s: %w", o.s.node.Aggs[i], err)
 		}
 	}
-	rest := k[1:]
-	for c, b := range o.keyB {
-		var err error
-		if rest, err = decodeKeyValue(b, rest); err != nil {
-			return fmt.Errorf("decoding grouping key %s: %w", o.s.keys[c].Expr(), err)
-		}
+	if err := o.appendKeys(k[1:], o.s.keys); err != nil {
+		return err
 	}
-	o.winB.Append(true)
-	o.winB.FieldBuilder(0).(*array.TimestampBuilder).Append(arrow.Timestamp(x.start))
-	o.winB.FieldBuilder(1).(*array.TimestampBuilder).Append(arrow.Timestamp(x.end))
-	for i, acc := range o.scratch {
-		acc.Finish(0, o.resB[i])
-	}
-	o.n++
+	o.appendWindow(x.start, x.end)
+	o.finish(o.scratch, 0)
 	return nil
-}
-
-func (o *sessionOut) record() arrow.RecordBatch {
-	if o.n == 0 {
-		return nil
-	}
-	s := o.s
-	cols := make([]arrow.Array, s.outSchema.NumFields())
-	cols[s.winOut] = o.winB.NewArray()
-	for c, b := range o.keyB {
-		cols[s.keyOut[c]] = b.NewArray()
-	}
-	nk := s.outSchema.NumFields() - len(o.resB)
-	for k, b := range o.resB {
-		cols[nk+k] = b.NewArray()
-	}
-	rec := array.NewRecordBatch(s.outSchema, cols, int64(o.n))
-	for _, c := range cols {
-		c.Release()
-	}
-	return rec
-}
-
-func (o *sessionOut) release() {
-	for _, b := range o.keyB {
-		b.Release()
-	}
-	o.winB.Release()
-	for _, b := range o.resB {
-		b.Release()
-	}
-}
-
-func (s *SessionAggregate) needsNoDataBatch(watermarkMs int64) bool {
-	if !s.evicts {
-		return false
-	}
-	if s.parts == 0 {
-		return true
-	}
-	for p := range s.known {
-		if !s.known[p] || s.minEnd[p] <= watermarkMs*1000 {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *SessionAggregate) takeLate() []arrow.RecordBatch {
-	out := s.lateOut
-	s.lateOut = nil
-	return out
-}
-
-func (s *SessionAggregate) purge(ctx context.Context, minVersion int64) error {
-	var errs []error
-	for p := 0; p < s.parts; p++ {
-		if err := s.provider.Purge(ctx, state.StoreID{Operator: s.name, Partition: p}, minVersion); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (s *SessionAggregate) close() {
-	s.abortStores()
-	releaseAll(s.lateOut)
-	s.lateOut = nil
 }
