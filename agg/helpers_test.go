@@ -15,6 +15,7 @@ import (
 // duration types; uint64 for unsigned; float64 for floats; bool; string
 // for strings and binaries; []any for lists; nil for null.
 
+// buildArray builds an array of dt from Go values; the caller releases it.
 func buildArray(t testing.TB, mem memory.Allocator, dt arrow.DataType, vals []any) arrow.Array {
 	t.Helper()
 	b := array.NewBuilder(mem, dt)
