@@ -256,19 +256,32 @@ func timestampsMicros(arr arrow.Array, ts []int64, ok []bool) ([]int64, []bool) 
 		}
 		return ts, ok
 	}
-	unit := arr.DataType().(*arrow.TimestampType).Unit
 	vals := t.Values()
-	for i, v := range vals {
-		ok[i] = t.IsValid(i)
-		switch unit {
-		case arrow.Second:
+	switch arr.DataType().(*arrow.TimestampType).Unit {
+	case arrow.Second:
+		for i, v := range vals {
 			ts[i] = int64(v) * 1_000_000
-		case arrow.Millisecond:
+		}
+	case arrow.Millisecond:
+		for i, v := range vals {
 			ts[i] = int64(v) * 1000
-		case arrow.Microsecond:
+		}
+	case arrow.Microsecond:
+		for i, v := range vals {
 			ts[i] = int64(v)
-		case arrow.Nanosecond:
+		}
+	case arrow.Nanosecond:
+		for i, v := range vals {
 			ts[i] = floorDiv(int64(v), 1000)
+		}
+	}
+	if arr.NullN() == 0 {
+		for i := range ok {
+			ok[i] = true
+		}
+	} else {
+		for i := range ok {
+			ok[i] = t.IsValid(i)
 		}
 	}
 	return ts, ok

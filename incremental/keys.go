@@ -394,7 +394,7 @@ func (t *groupTable) findFixed(key []byte) int32 {
 		if g < 0 {
 			break
 		}
-		if t.hashes[g] == h && string(t.keys[int(g)*w:int(g)*w+w]) == string(key) {
+		if t.hashes[g] == h && keysEqual(t.keys[int(g)*w:int(g)*w+w], key) {
 			return g
 		}
 		s = (s + 1) & t.mask
@@ -432,4 +432,20 @@ func (t *groupTable) memoryBytes() int64 {
 		return n
 	}
 	return int64(cap(t.keys) + 4*cap(t.slots) + 8*cap(t.hashes))
+}
+
+// keysEqual compares two keys of one length eight bytes at a time.
+func keysEqual(a, b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(a) != binary.LittleEndian.Uint64(b) {
+			return false
+		}
+		a, b = a[8:], b[8:]
+	}
+	for i := range b {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -368,9 +368,12 @@ func runOps(ctx context.Context, ops []Operator, rec arrow.RecordBatch) (arrow.R
 	return cur, nil
 }
 
+// releaseAll releases each record of recs; nil entries are skipped.
 func releaseAll(recs []arrow.RecordBatch) {
 	for _, r := range recs {
-		r.Release()
+		if r != nil {
+			r.Release()
+		}
 	}
 }
 

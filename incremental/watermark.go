@@ -3,6 +3,7 @@ package incremental
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -33,11 +34,26 @@ func (w *watermarkOp) Process(_ context.Context, rec arrow.RecordBatch) (arrow.R
 		return nil, fmt.Errorf("incremental: %s: the record has %d columns", w.node, rec.NumCols())
 	}
 	w.ts, w.ok = timestampsMicros(rec.Column(w.col), w.ts, w.ok)
+	// min, max and sum in microseconds over valid rows, then to ms.
 	var s EventTimeStats
-	for i, v := range w.ts {
-		if w.ok[i] {
-			s.Add(floorDiv(v, 1000))
+	lo, hi, sum, n := int64(math.MaxInt64), int64(math.MinInt64), 0.0, int64(0)
+	if rec.Column(w.col).NullN() == 0 {
+		for _, v := range w.ts {
+			lo, hi = min(lo, v), max(hi, v)
+			sum += float64(v)
 		}
+		n = int64(len(w.ts))
+	} else {
+		for i, v := range w.ts {
+			if w.ok[i] {
+				lo, hi = min(lo, v), max(hi, v)
+				sum += float64(v)
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		s = EventTimeStats{Count: n, MinMs: floorDiv(lo, 1000), MaxMs: floorDiv(hi, 1000), SumMs: sum / 1000}
 	}
 	w.stats.Merge(s)
 	rec.Retain()
