@@ -1,0 +1,172 @@
+package dataframe_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sluicehq/sluice/dataframe"
+)
+
+// etWindowCase is one seed's windowed aggregation: the window, the
+// watermark delay and the rows.
+type etWindowCase struct {
+	size, slide int64 // µs; slide == size for tumbling windows
+	delay       string
+	delayUs     int64
+	intKeys     bool
+	late        bool
+	parts       int
+	retain      int
+	rows        []etRow
+}
+
+func etNewWindowCase(seed uint64) etWindowCase {
+	rng := rand.New(rand.NewPCG(seed, 0xda7a))
+	c := etWindowCase{size: 10 * etSec, slide: 10 * etSec, intKeys: seed%2 == 0, late: seed%3 != 0, parts: 1 + rng.IntN(4)}
+	if seed%4 == 3 {
+		c.slide = 2 * etSec
+	}
+	switch rng.IntN(3) {
+	case 0:
+		c.delay, c.delayUs = "5 seconds", 5*etSec
+	case 1:
+		c.delay, c.delayUs = "10 seconds", 10*etSec
+	default:
+		c.delay, c.delayUs = "20s", 20*etSec
+	}
+	if rng.IntN(3) == 0 {
+		c.retain = 10
+	}
+	c.rows = etGenerate(rng, etGenConfig{
+		n: 150 + rng.IntN(250), keys: 1 + rng.Int64N(20), step: 300_000,
+		jitter: 2 * c.size, ahead: c.size, veryLate: 0.06, lateBy: c.delayUs + 2*c.size, nulls: 0.03,
+	})
+	return c
+}
+
+func (c etWindowCase) window() string {
+	if c.slide == c.size {
+		return "tumbling"
+	}
+	return "sliding"
+}
+
+// TestEventTimeWindowProperty is the main property of event-time
+// aggregation: for random out-of-order rows split into random batches,
+// with crashes injected into the checkpoint (a new query, with a new
+// plan and state provider, takes over after each) and clean restarts,
+// what a windowed aggregation writes is what a plain computation over the
+// same batches and watermarks (read back from the offsets log) gives:
+//
+//   - append: each window whose end is at or below the last batch's
+//     watermark, once, with its final value, and nothing else;
+//   - update: every group, last written with its final value, and nothing
+//     else;
+//   - complete: the last batch holds every group over every row.
+//
+// Rows whose windows all ended at or below their batch's watermark are
+// dropped (append, update), counted per batch in progress, and with
+// LateRows written to the late-data sink, each once.
+func TestEventTimeWindowProperty(t *testing.T) {
+	if etIsolate(t) {
+		return
+	}
+	for seed := uint64(1); seed <= 30; seed++ {
+		c := etNewWindowCase(seed)
+		for mi, mode := range []string{"append", "update", "complete"} {
+			name := fmt.Sprintf("seed=%d/%s/%s", seed, c.window(), mode)
+			t.Run(name, func(t *testing.T) {
+				etRunWindowCase(t, seed*3+uint64(mi), c, mode, 0.25, 0.08)
+			})
+		}
+	}
+}
+
+// etRunWindowCase runs c in mode with the given fault and restart
+// probabilities and checks the sink against the reference.
+func etRunWindowCase(t *testing.T, seed uint64, c etWindowCase, mode string, faults, restarts float64) *etHarness {
+	t.Helper()
+	size, slide := fmt.Sprintf("%d seconds", c.size/etSec), fmt.Sprintf("%d seconds", c.slide/etSec)
+	h := newETHarness(t, seed, etConfig{
+		mode: mode, intKeys: c.intKeys, parts: c.parts, retain: c.retain, late: c.late,
+		faults: faults, restarts: restarts,
+		build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			w := dataframe.SlidingWindow(dataframe.Col("ts"), size, slide)
+			if c.slide == c.size {
+				w = dataframe.Window(dataframe.Col("ts"), size)
+			}
+			return df.WithWatermark("ts", c.delay).GroupBy(w, dataframe.Col("key")).Agg(etAggs()...)
+		},
+	})
+	h.feed(c.rows, 30)
+	h.finish(c.delayUs + 3*c.size)
+	etCheckWindows(t, h, c.size, c.slide)
+	return h
+}
+
+// finish adds a row far ahead of the others (by ahead, µs), so that the
+// watermark passes every other window and a no-data batch closes them,
+// runs it and stops the query.
+func (h *etHarness) finish(ahead int64) {
+	h.t.Helper()
+	h.add(etRow{ts: etMaxTs(h.rows) + ahead, key: 1, value: 7})
+	h.process()
+	h.stop()
+}
+
+// etCheckWindows checks what a windowed aggregation wrote against the
+// reference over the batches logged, as the output mode says, and
+// returns the reference.
+func etCheckWindows(t *testing.T, h *etHarness, size, slide int64) etWindowRef {
+	t.Helper()
+	mode := h.cfg.mode
+	batches := h.batches()
+	ref := etWindowReference(h.rows, batches, size, slide, mode != "complete")
+	last := batches[len(batches)-1]
+	t.Logf("%d rows, %d batches, %d crashes (%v), %d restarts, last watermark %s, %d groups, %d late rows",
+		len(h.rows), len(batches), h.crashes, h.rules, h.restarts, etTime(last.wmMs*1000), len(ref.groups), len(ref.late))
+
+	out := h.outBatches()
+	want := map[etGroup]etAcc{}
+	switch mode {
+	case "append":
+		var all []etOut
+		for _, b := range out {
+			all = append(all, b...)
+		}
+		for g, a := range ref.groups {
+			if g.end <= last.wmMs*1000 {
+				want[g] = *a
+			}
+		}
+		etCompareGroups(t, "append output", etUnique(t, "append output", all), want)
+		if len(want) == 0 {
+			t.Errorf("the final watermark %s closed no window", etTime(last.wmMs*1000))
+		}
+	case "update":
+		lastWritten := map[etGroup]etOut{}
+		for i, b := range out {
+			for g, o := range etUnique(t, fmt.Sprintf("update batch %d", i), b) {
+				lastWritten[g] = o
+			}
+		}
+		for g, a := range ref.groups {
+			want[g] = *a
+		}
+		etCompareGroups(t, "update output (last write of each group)", lastWritten, want)
+	case "complete":
+		if len(out) != 1 {
+			t.Fatalf("a complete-mode memory sink holds %d batches, want the last one", len(out))
+		}
+		for g, a := range ref.groups {
+			want[g] = *a
+		}
+		etCompareGroups(t, "complete output (last batch)", etUnique(t, "complete output", out[0]), want)
+	}
+	if h.late != nil {
+		etCompareRows(t, "late-data sink", h.lateRows(), ref.late)
+	}
+	h.checkProgress(batches, ref.dropped)
+	return ref
+}
