@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/objstore"
 )
 
 // etWindowCase is one seed's windowed aggregation: the window, the
@@ -169,4 +170,106 @@ func etCheckWindows(t *testing.T, h *etHarness, size, slide int64) etWindowRef {
 	}
 	h.checkProgress(batches, ref.dropped)
 	return ref
+}
+
+// TestEventTimeLateRows checks that rows behind the watermark are
+// dropped, counted in progress and, with LateRows, written to the
+// late-data sink, each once: in a fixed case, then for random data split
+// into random batches with restarts.
+func TestEventTimeLateRows(t *testing.T) {
+	for _, mode := range []string{"append", "update"} {
+		t.Run("fixed/"+mode, func(t *testing.T) {
+			h := newETHarness(t, 1, etConfig{mode: mode, late: true, build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+				return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
+			}})
+			s := etSec
+			// The watermark is 0 for batch 0, 7 s for batch 1 (12 - 5)
+			// and 20 s for batch 2 (25 - 5).
+			h.add(etRow{ts: 1 * s, key: 1, value: 1}, etRow{ts: 12 * s, key: 1, value: 2})
+			h.process()
+			h.add(etRow{ts: 3 * s, key: 1, value: 3}, etRow{ts: 25 * s, key: 2, value: 4})
+			h.process()
+			late := []etRow{{ts: 5 * s, key: 1, value: 5}, {ts: 9*s + 999_999, key: 2, value: 6}, {ts: 15 * s, key: 3, null: true}}
+			h.add(late[0], late[1], etRow{ts: 20 * s, key: 3, value: 7}, late[2])
+			h.process()
+			h.stop()
+			var dropped int64
+			for _, p := range h.progressByBatch() {
+				dropped += p.StateOperators[0].NumRowsDroppedByWatermark
+			}
+			if dropped != 3 {
+				t.Errorf("numRowsDroppedByWatermark adds up to %d, want 3", dropped)
+			}
+			etCompareRows(t, "late-data sink", h.lateRows(), late)
+			etCheckWindows(t, h, 10*etSec, 10*etSec)
+		})
+	}
+	for seed := uint64(1); seed <= 6; seed++ {
+		c := etNewWindowCase(seed)
+		c.slide, c.late = c.size, true
+		for _, mode := range []string{"append", "update"} {
+			t.Run(fmt.Sprintf("seed=%d/%s", seed, mode), func(t *testing.T) {
+				h := etRunWindowCase(t, seed, c, mode, 0, 0.1)
+				batches := h.batches()
+				ref := etWindowReference(h.rows, batches, c.size, c.slide, true)
+				reports := h.progressByBatch()
+				if len(reports) != len(batches) {
+					t.Errorf("%d progress reports for %d batches", len(reports), len(batches))
+				}
+				var dropped int64
+				for _, p := range reports {
+					dropped += p.StateOperators[0].NumRowsDroppedByWatermark
+				}
+				if dropped != int64(len(ref.late)) || len(ref.late) == 0 {
+					t.Errorf("numRowsDroppedByWatermark adds up to %d over the batches, want %d late rows (and some)", dropped, len(ref.late))
+				}
+			})
+		}
+	}
+}
+
+// TestEventTimeStateWriteFailure fails the first write of a state object
+// in a batch that leaves some state partitions without output rows: the
+// batch must fail with the injected error, and a new query must finish
+// it with the right results.
+func TestEventTimeStateWriteFailure(t *testing.T) {
+	if etIsolate(t) {
+		return
+	}
+	builds := map[string]func(df *dataframe.DataFrame) *dataframe.DataFrame{
+		"window": func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
+		},
+		"session": func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.SessionWindow(dataframe.Col("ts"), "5 seconds"), dataframe.Col("key")).Agg(etAggs()...)
+		},
+	}
+	for _, kind := range []string{"window", "session"} {
+		for _, mode := range []string{"append", "update", "complete"} {
+			if kind == "session" && mode == "update" {
+				continue
+			}
+			for _, after := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/after=%v", kind, mode, after), func(t *testing.T) {
+					h := newETHarness(t, 1, etConfig{mode: mode, parts: 4, late: mode != "complete", build: builds[kind]})
+					s := etSec
+					h.add(etRow{ts: 1 * s, key: 1, value: 1})
+					h.process()
+					h.store.FailOn(objstore.Rule{Op: objstore.OpPut, Prefix: "state/", After: after})
+					h.rulePending, h.injected = true, h.store.Injected()
+					h.add(etRow{ts: 2 * s, key: 1, value: 2}, etRow{ts: 30 * s, key: 2, value: 3})
+					h.process()
+					if h.crashes != 1 {
+						t.Errorf("%d crashes, want 1 (the state write failure)", h.crashes)
+					}
+					h.finish(60 * s)
+					if kind == "window" {
+						etCheckWindows(t, h, 10*s, 10*s)
+					} else {
+						etCheckSessions(t, h, 5*s)
+					}
+				})
+			}
+		}
+	}
 }
