@@ -281,7 +281,7 @@ type etConfig struct {
 }
 
 // etHarness runs a query over a memory source and sink with its
-// checkpoint on a Faulty store, replaces the query with a new one (new
+// checkpoint on a Faulty store (the first from the first process call), replaces the query with a new one (new
 // plan, new state provider) after every failure and at random clean
 // restarts, and reads the offsets log back as the batches go.
 type etHarness struct {
@@ -344,7 +344,6 @@ func newETHarness(t *testing.T, seed uint64, cfg etConfig) *etHarness {
 		}}),
 	)
 	t.Cleanup(h.cleanup)
-	h.start()
 	return h
 }
 
@@ -420,9 +419,13 @@ func (h *etHarness) maybeFault() {
 }
 
 // process runs everything added so far, replacing the query after each
-// failure, which must be an injected one.
+// failure, which must be an injected one. The first call starts the first
+// query.
 func (h *etHarness) process() {
 	h.t.Helper()
+	if h.q == nil {
+		h.start()
+	}
 	for attempt := 0; ; attempt++ {
 		err := h.q.ProcessAllAvailable(h.ctx)
 		if err == nil {

@@ -1,0 +1,205 @@
+package dataframe_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/dataframe"
+	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/objstore"
+	memsink "github.com/sluicehq/sluice/sink/memory"
+	memsrc "github.com/sluicehq/sluice/source/memory"
+	"github.com/sluicehq/sluice/trigger"
+)
+
+// TestEventTimeIdleWatermark: with WithIdleTimeout, an append-mode window
+// is written once the stream has been quiet long enough for the
+// watermark, advanced with processing time, to pass its end, without any
+// further input; without the option nothing is written after the same
+// (fake) time.
+func TestEventTimeIdleWatermark(t *testing.T) {
+	for _, idle := range []bool{true, false} {
+		name := "withIdleTimeout"
+		if !idle {
+			name = "withoutIdleTimeout"
+		}
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				src := memsrc.New(etSchema(false), memsrc.WithAllocator(mem))
+				defer src.Close()
+				out := memsink.New()
+				defer out.Release()
+				var opts []dataframe.WatermarkOption
+				if idle {
+					opts = append(opts, dataframe.WithIdleTimeout(time.Second))
+				}
+				df := dataframe.ReadStream(src).WithWatermark("ts", "5 seconds", opts...).
+					GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
+				s := etSec
+				// The watermark after this batch is 1012 - 5 = 1007 s:
+				// [1000, 1010) closes 3 s after the input went idle and
+				// [1010, 1020) 13 s after.
+				rows := []etRow{{ts: 1001 * s, key: 1, value: 1}, {ts: 1003 * s, key: 1, value: 2}, {ts: 1012 * s, key: 2, value: 3}}
+				var vals [][]any
+				for _, r := range rows {
+					vals = append(vals, r.goValues(false))
+				}
+				if _, err := src.AddRows(vals...); err != nil {
+					t.Fatal(err)
+				}
+				q, err := df.WriteStream(out).OutputMode("append").CheckpointStore(objstore.NewMemory()).
+					Allocator(mem).Engine(engine.New(engine.WithLogger(slog.New(slog.DiscardHandler)))).
+					Trigger(trigger.ProcessingTime(100 * time.Millisecond)).Start(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer q.Stop(ctx)
+				written := func() map[etGroup]etOut {
+					t.Helper()
+					synctest.Wait()
+					got := map[etGroup]etOut{}
+					for _, r := range out.Rows() {
+						o, err := etParseOut(r)
+						if err != nil {
+							t.Fatal(err)
+						}
+						got[o.g] = o
+					}
+					return got
+				}
+				first := etGroup{start: 1000 * s, end: 1010 * s, key: 1}
+				second := etGroup{start: 1010 * s, end: 1020 * s, key: 2}
+
+				time.Sleep(2500 * time.Millisecond)
+				if got := written(); len(got) != 0 || q.LastBatchID() != 0 {
+					t.Fatalf("after 2.5 s, batches up to %d ran and wrote %v; want only the data batch, writing nothing", q.LastBatchID(), got)
+				}
+				time.Sleep(2500 * time.Millisecond)
+				got := written()
+				if idle {
+					etCompareGroups(t, "after 5 s", got, map[etGroup]etAcc{first: {count: 2, n: 2, sum: 3, min: 1, max: 2}})
+				} else if len(got) != 0 {
+					t.Fatalf("without an idle timeout, windows were written after 5 s: %v", got)
+				}
+				time.Sleep(10 * time.Second)
+				got = written()
+				if idle {
+					etCompareGroups(t, "after 15 s", got, map[etGroup]etAcc{
+						first:  {count: 2, n: 2, sum: 3, min: 1, max: 2},
+						second: {count: 1, n: 1, sum: 3, min: 3, max: 3},
+					})
+					if p := q.LastProgress(); p == nil || p.NumInputRows != 0 || p.EventTime["watermark"] < "1970-01-01T00:17:00.000Z" {
+						t.Errorf("the last batch should be a no-data batch with a watermark of at least 1020 s; progress %+v", p)
+					}
+				} else if len(got) != 0 || q.LastBatchID() != 0 {
+					t.Fatalf("without an idle timeout, batches up to %d ran and wrote %v after 15 s; want no batch after the data batch", q.LastBatchID(), got)
+				}
+				if err := q.Stop(ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// TestEventTimeUnsupportedAtStart: combinations that cannot work fail at
+// Start, before anything is written to the checkpoint, with a message
+// that says what to do.
+func TestEventTimeUnsupportedAtStart(t *testing.T) {
+	src := memsrc.New(etSchema(false))
+	defer src.Close()
+	ts, key := dataframe.Col("ts"), dataframe.Col("key")
+	base := dataframe.ReadStream(src)
+	cases := []struct {
+		name  string
+		df    *dataframe.DataFrame
+		mode  string
+		late  bool
+		wants []string
+	}{
+		{
+			name: "append aggregation without watermark",
+			df:   base.GroupBy(dataframe.Window(ts, "10 seconds"), key).Agg(dataframe.Count()),
+			mode: "append", wants: []string{"Append", "watermark", "WithWatermark", "update or complete"},
+		},
+		{
+			name: "complete without aggregation",
+			df:   base.WithWatermark("ts", "5 seconds").Where(dataframe.Col("value").Gt(dataframe.Lit(int64(0)))),
+			mode: "complete", wants: []string{"Complete", "no streaming aggregations", "append or update"},
+		},
+		{
+			name: "update with a session window",
+			df:   base.WithWatermark("ts", "5 seconds").GroupBy(dataframe.SessionWindow(ts, "5 seconds"), key).Agg(dataframe.Count()),
+			mode: "update", wants: []string{"Update", "session window", "append"},
+		},
+		{
+			name: "late rows without aggregation",
+			df:   base.WithWatermark("ts", "5 seconds").Select(ts, key),
+			mode: "append", late: true, wants: []string{"LateRows", "no aggregation", "remove LateRows"},
+		},
+		{
+			name: "two aggregations",
+			df: base.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(ts, "10 seconds"), key).
+				Agg(dataframe.Count().As("n")).GroupBy(dataframe.Col("n")).Agg(dataframe.Count()),
+			mode: "complete", wants: []string{"multiple streaming aggregations", "aggregate once"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			store := objstore.NewMemory()
+			out := memsink.New()
+			defer out.Release()
+			w := c.df.WriteStream(out).OutputMode(c.mode).CheckpointStore(store).Engine(engine.New())
+			if c.late {
+				late := memsink.New()
+				defer late.Release()
+				w = w.LateRows(late)
+			}
+			q, err := w.Start(context.Background())
+			if err == nil {
+				q.Stop(context.Background())
+				t.Fatalf("Start succeeded; want an error mentioning %q", c.wants)
+			}
+			for _, want := range c.wants {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the error does not mention %q: %v", want, err)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "dataframe: ") {
+				t.Errorf("the error is not prefixed by its package: %v", err)
+			}
+			if names, err := store.List(context.Background(), ""); err != nil || len(names) != 0 {
+				t.Errorf("the failed Start wrote %v to the checkpoint (err %v)", names, err)
+			}
+		})
+	}
+}
+
+// TestEventTimeNoBatchBeforeData: a query started on a memory source to
+// which nothing was added runs no batch (the source contract: a latest
+// offset equal to the start means no new data), and logs nothing; then
+// rows are aggregated as usual.
+func TestEventTimeNoBatchBeforeData(t *testing.T) {
+	h := newETHarness(t, 1, etConfig{mode: "append", build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+		return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
+	}})
+	h.start()
+	h.process()
+	if id := h.q.LastBatchID(); id != -1 {
+		b := h.offsets[0]
+		t.Errorf("with no rows added, batches up to %d ran (offsets/0 logs source offset %s); want none", id, b.Offsets)
+	}
+	h.add(etRow{ts: 1 * etSec, key: 1, value: 1})
+	h.process()
+	h.finish(30 * etSec)
+	etCheckWindows(t, h, 10*etSec, 10*etSec)
+}
