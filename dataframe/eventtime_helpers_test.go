@@ -276,8 +276,6 @@ type etConfig struct {
 	faults, restarts float64
 	// build adds the query's operators to the source's DataFrame.
 	build func(df *dataframe.DataFrame) *dataframe.DataFrame
-	// trigger, if not nil, sets the writer's trigger.
-	writer func(w *dataframe.StreamWriter) *dataframe.StreamWriter
 }
 
 // etHarness runs a query over a memory source and sink with its
@@ -359,9 +357,6 @@ func (h *etHarness) start() {
 	}
 	if h.late != nil {
 		w = w.LateRows(h.late)
-	}
-	if h.cfg.writer != nil {
-		w = h.cfg.writer(w)
 	}
 	q, err := w.Start(h.ctx)
 	if err != nil {
@@ -537,6 +532,16 @@ func (h *etHarness) stop() {
 		}
 	}
 	h.readLog()
+}
+
+// finish adds a row far ahead of the others (by ahead, µs), so that the
+// watermark passes every other window and a no-data batch closes them,
+// runs it and stops the query.
+func (h *etHarness) finish(ahead int64) {
+	h.t.Helper()
+	h.add(etRow{ts: etMaxTs(h.rows) + ahead, key: 1, value: 7})
+	h.process()
+	h.stop()
 }
 
 // batches returns the batches the checkpoint logged, checking that they

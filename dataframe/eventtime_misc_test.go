@@ -203,3 +203,26 @@ func TestEventTimeNoBatchBeforeData(t *testing.T) {
 	h.finish(30 * etSec)
 	etCheckWindows(t, h, 10*etSec, 10*etSec)
 }
+
+// TestEventTimeLastBatchIDDuringRecovery: Query.LastBatchID may be called
+// at any time, also while a restarted query is recovering from its
+// checkpoint, and then says which batch was committed last. (The race
+// detector checks the first part: run with -race.)
+func TestEventTimeLastBatchIDDuringRecovery(t *testing.T) {
+	h := newETHarness(t, 1, etConfig{mode: "update", build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+		return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
+	}})
+	h.add(etRow{ts: etSec, key: 1, value: 1})
+	h.process()
+	for range 20 {
+		h.restart()
+		if id := h.q.LastBatchID(); id != -1 && id != 0 {
+			t.Fatalf("right after a restart, LastBatchID is %d; want 0 (the last batch committed) or -1 (not recovered yet)", id)
+		}
+		h.process()
+		if id := h.q.LastBatchID(); id != 0 {
+			t.Fatalf("after a restart with nothing new, LastBatchID is %d, want 0", id)
+		}
+	}
+	h.stop()
+}

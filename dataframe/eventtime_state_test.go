@@ -98,8 +98,11 @@ func TestEventTimeStatePurgeAndRecovery(t *testing.T) {
 				next += 8 * 400_000
 				h.process()
 			}
-			for i := 0; h.q == nil || h.q.LastBatchID() < 40; i++ {
+			for i := 0; ; i++ {
 				step()
+				if h.q.LastBatchID() >= 40 {
+					break
+				}
 				if retain == 0 && i%4 == 3 {
 					h.restart()
 				}

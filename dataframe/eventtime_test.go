@@ -106,16 +106,6 @@ func etRunWindowCase(t *testing.T, seed uint64, c etWindowCase, mode string, fau
 	return h
 }
 
-// finish adds a row far ahead of the others (by ahead, µs), so that the
-// watermark passes every other window and a no-data batch closes them,
-// runs it and stops the query.
-func (h *etHarness) finish(ahead int64) {
-	h.t.Helper()
-	h.add(etRow{ts: etMaxTs(h.rows) + ahead, key: 1, value: 7})
-	h.process()
-	h.stop()
-}
-
 // etCheckWindows checks what a windowed aggregation wrote against the
 // reference over the batches logged, as the output mode says, and
 // returns the reference.
