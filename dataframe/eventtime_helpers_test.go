@@ -279,9 +279,10 @@ type etConfig struct {
 }
 
 // etHarness runs a query over a memory source and sink with its
-// checkpoint on a Faulty store (the first from the first process call), replaces the query with a new one (new
+// checkpoint on a Faulty store, replaces the query with a new one (new
 // plan, new state provider) after every failure and at random clean
-// restarts, and reads the offsets log back as the batches go.
+// restarts, and reads the offsets log back as the batches go. The first
+// query starts at the first process call, unless start is called.
 type etHarness struct {
 	t     *testing.T
 	ctx   context.Context
@@ -311,9 +312,11 @@ type etHarness struct {
 	rules       []string
 	crashes     int
 	restarts    int
-	finished    bool
 }
 
+// newETHarness returns a harness whose random choices (chunk sizes,
+// faults, restarts) come from seed. Its cleanup stops the query, releases
+// the sinks and the source and checks that the allocator is back at zero.
 func newETHarness(t *testing.T, seed uint64, cfg etConfig) *etHarness {
 	t.Helper()
 	if cfg.parts == 0 {

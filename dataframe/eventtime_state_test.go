@@ -21,10 +21,12 @@ func etTumbling(df *dataframe.DataFrame) *dataframe.DataFrame {
 		GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
 }
 
-// etStateObjects lists the state objects of the checkpoint by operator
-// and partition: versions of deltas and of snapshots.
+// etPartObjects are the versions of a state partition's deltas and
+// snapshots in the checkpoint.
 type etPartObjects struct{ deltas, snapshots []int64 }
 
+// stateObjects lists the state objects of the checkpoint by
+// "<operator>/<partition>".
 func (h *etHarness) stateObjects() map[string]*etPartObjects {
 	h.t.Helper()
 	names, err := h.inner.List(h.ctx, state.Dir+"/")
