@@ -40,7 +40,8 @@ import (
 const etSec = int64(time.Second / time.Microsecond)
 
 // etRow is one input row: an event time in microseconds since the Unix
-// epoch, a key number and a value (null when null is set).
+// epoch, a key number (0 for a null key) and a value (null when null is
+// set).
 type etRow struct {
 	ts    int64
 	key   int64
@@ -62,12 +63,20 @@ func etSchema(intKeys bool) *arrow.Schema {
 	}, nil)
 }
 
-func etKeyName(k int64) string { return fmt.Sprintf("k%03d", k) }
+func etKeyName(k int64) string {
+	if k == 0 {
+		return "null"
+	}
+	return fmt.Sprintf("k%03d", k)
+}
 
 // goValues is r as a row for memsrc.AddRows.
 func (r etRow) goValues(intKeys bool) []any {
 	var key any = etKeyName(r.key)
-	if intKeys {
+	switch {
+	case r.key == 0:
+		key = nil
+	case intKeys:
 		key = r.key
 	}
 	var v any = r.value
@@ -88,9 +97,11 @@ func (r etRow) String() string {
 // etTime prints an event time in microseconds.
 func etTime(us int64) string { return time.UnixMicro(us).UTC().Format("15:04:05.000000") }
 
-// etKey turns a key cell back into its number.
+// etKey turns a key cell back into its number (0 for null).
 func etKey(cell any) (int64, error) {
 	switch k := cell.(type) {
+	case nil:
+		return 0, nil
 	case int64:
 		return k, nil
 	case string:
@@ -349,12 +360,18 @@ func newETHarness(t *testing.T, seed uint64, cfg etConfig) *etHarness {
 }
 
 // start builds a new DataFrame and query on the same source, sink and
-// checkpoint.
+// checkpoint. A restarted query asks for a random number of state
+// partitions: the number the checkpoint pinned at its first batch must
+// win.
 func (h *etHarness) start() {
 	h.t.Helper()
+	parts := h.cfg.parts
+	if h.q != nil {
+		parts = 1 + h.rng.IntN(5)
+	}
 	df := h.cfg.build(dataframe.ReadStream(etKeepSource{h.src}))
 	w := df.WriteStream(h.out).OutputMode(h.cfg.mode).CheckpointStore(h.store).Allocator(h.mem).
-		Engine(h.eng).StatePartitions(h.cfg.parts).QueryName("eventtime")
+		Engine(h.eng).StatePartitions(parts).QueryName("eventtime")
 	if h.cfg.retain > 0 {
 		w = w.MinBatchesToRetain(h.cfg.retain)
 	}
@@ -882,7 +899,8 @@ type etGenConfig struct {
 	jitter, ahead int64   // rows land in [t-jitter, t+ahead)
 	veryLate      float64 // probability of a row far behind the watermark
 	lateBy        int64   // such a row is at least this far behind t
-	nulls         float64
+	nulls         float64 // probability of a null value
+	nullKeys      float64 // probability of a null key
 }
 
 // etGenerate makes rows whose event times increase on average, out of
@@ -897,6 +915,9 @@ func etGenerate(rng *rand.Rand, c etGenConfig) []etRow {
 			ts = t - c.lateBy - rng.Int64N(3*c.lateBy)
 		}
 		rows[i] = etRow{ts: max(ts, 0), key: 1 + rng.Int64N(c.keys), value: rng.Int64N(2001) - 1000}
+		if rng.Float64() < c.nullKeys {
+			rows[i].key = 0
+		}
 		if rng.Float64() < c.nulls {
 			rows[i].value, rows[i].null = 0, true
 		}

@@ -114,7 +114,7 @@ func TestEventTimeSessionProperty(t *testing.T) {
 		keys := 2 + rng.Int64N(6)
 		rows := etGenerate(rng, etGenConfig{
 			n: 150 + rng.IntN(150), keys: keys, step: 400_000 + rng.Int64N(400_000),
-			jitter: 2 * gap, ahead: gap, veryLate: 0.05, lateBy: delayUs + 2*gap, nulls: 0.03,
+			jitter: 2 * gap, ahead: gap, veryLate: 0.05, lateBy: delayUs + 2*gap, nulls: 0.03, nullKeys: 0.02,
 		})
 		intKeys, parts := seed%3 == 0, 1+rng.IntN(3)
 		for mi, mode := range []string{"append", "complete"} {

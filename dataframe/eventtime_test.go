@@ -25,8 +25,11 @@ type etWindowCase struct {
 func etNewWindowCase(seed uint64) etWindowCase {
 	rng := rand.New(rand.NewPCG(seed, 0xda7a))
 	c := etWindowCase{size: 10 * etSec, slide: 10 * etSec, intKeys: seed%2 == 0, late: seed%3 != 0, parts: 1 + rng.IntN(4)}
-	if seed%4 == 3 {
+	switch seed % 8 {
+	case 3:
 		c.slide = 2 * etSec
+	case 7:
+		c.slide = 3 * etSec
 	}
 	switch rng.IntN(3) {
 	case 0:
@@ -41,7 +44,7 @@ func etNewWindowCase(seed uint64) etWindowCase {
 	}
 	c.rows = etGenerate(rng, etGenConfig{
 		n: 150 + rng.IntN(250), keys: 1 + rng.Int64N(20), step: 300_000,
-		jitter: 2 * c.size, ahead: c.size, veryLate: 0.06, lateBy: c.delayUs + 2*c.size, nulls: 0.03,
+		jitter: 2 * c.size, ahead: c.size, veryLate: 0.06, lateBy: c.delayUs + 2*c.size, nulls: 0.03, nullKeys: 0.02,
 	})
 	return c
 }
