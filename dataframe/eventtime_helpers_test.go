@@ -287,6 +287,8 @@ type etConfig struct {
 	faults, restarts float64
 	// build adds the query's operators to the source's DataFrame.
 	build func(df *dataframe.DataFrame) *dataframe.DataFrame
+	// delayUs is the delay of build's watermark, in µs.
+	delayUs int64
 }
 
 // etHarness runs a query over a memory source and sink with its
@@ -605,6 +607,30 @@ func (h *etHarness) batches() []etBatch {
 		h.t.Fatalf("the batches read %d of the %d records added", prev, len(h.records))
 	}
 	return out
+}
+
+// checkWatermarks checks the watermark each batch ran with: 0 until a
+// batch has seen rows, then the greatest event time (in ms) of the rows
+// of the batches before it minus the delay, and never below 0.
+func (h *etHarness) checkWatermarks(batches []etBatch) {
+	h.t.Helper()
+	maxMs, seen := int64(0), false
+	for _, b := range batches {
+		want := int64(0)
+		if seen {
+			want = max(maxMs-h.cfg.delayUs/1000, 0)
+		}
+		if b.wmMs != want {
+			h.t.Errorf("batch %d ran with watermark %d ms; want %d: the greatest event time of the batches before it, %d ms, minus the delay of %d ms",
+				b.id, b.wmMs, want, maxMs, h.cfg.delayUs/1000)
+		}
+		for _, i := range b.rows {
+			ms := h.rows[i].ts / 1000 // event times are not negative
+			if !seen || ms > maxMs {
+				maxMs, seen = ms, true
+			}
+		}
+	}
 }
 
 // outBatches returns the sink's batches as parsed rows.

@@ -189,7 +189,7 @@ func TestEventTimeUnsupportedAtStart(t *testing.T) {
 // offset equal to the start means no new data), and logs nothing; then
 // rows are aggregated as usual.
 func TestEventTimeNoBatchBeforeData(t *testing.T) {
-	h := newETHarness(t, 1, etConfig{mode: "append", build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+	h := newETHarness(t, 1, etConfig{mode: "append", delayUs: 5 * etSec, build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
 		return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
 	}})
 	h.start()
@@ -209,7 +209,7 @@ func TestEventTimeNoBatchBeforeData(t *testing.T) {
 // checkpoint, and then says which batch was committed last. (The race
 // detector checks the first part: run with -race.)
 func TestEventTimeLastBatchIDDuringRecovery(t *testing.T) {
-	h := newETHarness(t, 1, etConfig{mode: "update", build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+	h := newETHarness(t, 1, etConfig{mode: "update", delayUs: 5 * etSec, build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
 		return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
 	}})
 	h.add(etRow{ts: etSec, key: 1, value: 1})

@@ -60,6 +60,7 @@ func etCheckSessions(t *testing.T, h *etHarness, gap int64) etSessionRef {
 		etCompareRows(t, "late-data sink", h.lateRows(), ref.late)
 	}
 	h.checkProgress(batches, ref.dropped)
+	h.checkWatermarks(batches)
 	return ref
 }
 
@@ -70,7 +71,7 @@ func etCheckSessions(t *testing.T, h *etHarness, gap int64) etSessionRef {
 // all three batches.
 func TestEventTimeSessionsAcrossBatches(t *testing.T) {
 	s := etSec
-	h := newETHarness(t, 1, etConfig{mode: "append", late: true, build: etSessions("10 seconds", "5 seconds")})
+	h := newETHarness(t, 1, etConfig{mode: "append", late: true, delayUs: 10 * etSec, build: etSessions("10 seconds", "5 seconds")})
 	// Key 1: [10, 16) and [20, 25); key 2: [12, 17).
 	h.add(etRow{ts: 10 * s, key: 1, value: 1}, etRow{ts: 11 * s, key: 1, value: 2}, etRow{ts: 20 * s, key: 1, value: 3}, etRow{ts: 12 * s, key: 2, value: 100})
 	h.process()
@@ -120,7 +121,7 @@ func TestEventTimeSessionProperty(t *testing.T) {
 		for mi, mode := range []string{"append", "complete"} {
 			t.Run(fmt.Sprintf("seed=%d/%s", seed, mode), func(t *testing.T) {
 				h := newETHarness(t, seed*2+uint64(mi), etConfig{
-					mode: mode, intKeys: intKeys, parts: parts, late: seed%2 == 1,
+					mode: mode, intKeys: intKeys, parts: parts, late: seed%2 == 1, delayUs: delayUs,
 					faults: 0.25, restarts: 0.08, build: etSessions(delay, "5 seconds"),
 				})
 				h.feed(rows, 25)

@@ -93,7 +93,7 @@ func TestEventTimeStatePurgeAndRecovery(t *testing.T) {
 	for _, retain := range []int{5, 0} {
 		t.Run(fmt.Sprintf("retain=%d", retain), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(retain), 7))
-			h := newETHarness(t, 1, etConfig{mode: "update", parts: 2, retain: retain, build: etTumbling})
+			h := newETHarness(t, 1, etConfig{mode: "update", parts: 2, retain: retain, delayUs: 5 * etSec, build: etTumbling})
 			next := 1000 * etSec
 			step := func() {
 				h.add(etSteadyRows(rng, next, 8)...)
@@ -158,7 +158,7 @@ func TestEventTimeStatePurgeAndRecovery(t *testing.T) {
 // TestEventTimeProgress checks the state operator metrics and the event
 // time of each batch's progress in a fixed case.
 func TestEventTimeProgress(t *testing.T) {
-	h := newETHarness(t, 1, etConfig{mode: "update", parts: 3, build: etTumbling})
+	h := newETHarness(t, 1, etConfig{mode: "update", parts: 3, delayUs: 5 * etSec, build: etTumbling})
 	s := etSec
 	// Batch 0 (watermark 0): groups [0,10) k1, [0,10) k2, [10,20) k1.
 	h.add(etRow{ts: 1 * s, key: 1, value: 1}, etRow{ts: 2 * s, key: 2, value: 2}, etRow{ts: 3 * s, key: 1, value: 3}, etRow{ts: 12 * s, key: 1, value: 4})

@@ -93,7 +93,7 @@ func etRunWindowCase(t *testing.T, seed uint64, c etWindowCase, mode string, fau
 	t.Helper()
 	size, slide := fmt.Sprintf("%d seconds", c.size/etSec), fmt.Sprintf("%d seconds", c.slide/etSec)
 	h := newETHarness(t, seed, etConfig{
-		mode: mode, intKeys: c.intKeys, parts: c.parts, retain: c.retain, late: c.late,
+		mode: mode, intKeys: c.intKeys, parts: c.parts, retain: c.retain, late: c.late, delayUs: c.delayUs,
 		faults: faults, restarts: restarts,
 		build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
 			w := dataframe.SlidingWindow(dataframe.Col("ts"), size, slide)
@@ -162,6 +162,7 @@ func etCheckWindows(t *testing.T, h *etHarness, size, slide int64) etWindowRef {
 		etCompareRows(t, "late-data sink", h.lateRows(), ref.late)
 	}
 	h.checkProgress(batches, ref.dropped)
+	h.checkWatermarks(batches)
 	return ref
 }
 
@@ -172,7 +173,7 @@ func etCheckWindows(t *testing.T, h *etHarness, size, slide int64) etWindowRef {
 func TestEventTimeLateRows(t *testing.T) {
 	for _, mode := range []string{"append", "update"} {
 		t.Run("fixed/"+mode, func(t *testing.T) {
-			h := newETHarness(t, 1, etConfig{mode: mode, late: true, build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
+			h := newETHarness(t, 1, etConfig{mode: mode, late: true, delayUs: 5 * etSec, build: func(df *dataframe.DataFrame) *dataframe.DataFrame {
 				return df.WithWatermark("ts", "5 seconds").GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds"), dataframe.Col("key")).Agg(etAggs()...)
 			}})
 			s := etSec
@@ -244,7 +245,7 @@ func TestEventTimeStateWriteFailure(t *testing.T) {
 			}
 			for _, after := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/%s/after=%v", kind, mode, after), func(t *testing.T) {
-					h := newETHarness(t, 1, etConfig{mode: mode, parts: 4, late: mode != "complete", build: builds[kind]})
+					h := newETHarness(t, 1, etConfig{mode: mode, parts: 4, late: mode != "complete", delayUs: 5 * etSec, build: builds[kind]})
 					s := etSec
 					h.add(etRow{ts: 1 * s, key: 1, value: 1})
 					h.process()
