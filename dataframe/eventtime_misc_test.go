@@ -103,6 +103,27 @@ func TestEventTimeIdleWatermark(t *testing.T) {
 				} else if len(got) != 0 || q.LastBatchID() != 0 {
 					t.Fatalf("without an idle timeout, batches up to %d ran and wrote %v after 15 s; want no batch after the data batch", q.LastBatchID(), got)
 				}
+				// A row behind the watermark the idle time advanced (about
+				// 1022 s with the timeout, 1007 s without) is late; one
+				// ahead of it is not.
+				behind := etRow{ts: 1015 * s, key: 3, value: 4}
+				if _, err := src.AddRows(behind.goValues(false), etRow{ts: 1030 * s, key: 3, value: 5}.goValues(false)); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(150 * time.Millisecond)
+				synctest.Wait()
+				var dropped, read int64
+				for _, p := range q.RecentProgress() {
+					read += p.NumInputRows
+					dropped += p.StateOperators[0].NumRowsDroppedByWatermark
+				}
+				wantDropped := int64(0)
+				if idle {
+					wantDropped = 1
+				}
+				if read != 5 || dropped != wantDropped {
+					t.Errorf("after two more rows, %d rows read and %d dropped as late; want 5 and %d", read, dropped, wantDropped)
+				}
 				if err := q.Stop(ctx); err != nil {
 					t.Fatal(err)
 				}
