@@ -287,6 +287,12 @@ func (d *Driver) isStopping() bool {
 	return d.stopping
 }
 
+func (d *Driver) setLastBatch(id int64) {
+	d.mu.Lock()
+	d.lastBatch = id
+	d.mu.Unlock()
+}
+
 // LastBatchID returns the id of the last committed batch, or -1.
 func (d *Driver) LastBatchID() int64 {
 	d.mu.Lock()
@@ -486,7 +492,7 @@ func (d *Driver) recover(ctx context.Context) error {
 		d.watermarkMs = com.NextBatchWatermarkMs
 		d.lastBatchWm = off.BatchWatermarkMs
 		d.wm.restore(com.InputWatermarksMs, d.log, d.commits.Name(m))
-		d.lastBatch = n
+		d.setLastBatch(n)
 	case (okCom && m == n-1) || (!okCom && n == 0):
 		if n > 0 {
 			prev, err := d.offsets.Get(ctx, n-1)
@@ -500,7 +506,7 @@ func (d *Driver) recover(ctx context.Context) error {
 			d.watermarkMs = com.NextBatchWatermarkMs
 			d.lastBatchWm = prev.BatchWatermarkMs
 			d.wm.restore(com.InputWatermarksMs, d.log, d.commits.Name(m))
-			d.lastBatch = n - 1
+			d.setLastBatch(n - 1)
 		}
 		d.nextBatch = n
 		pending := off

@@ -130,6 +130,9 @@ func (s *Source) LatestOffset(ctx context.Context, start source.Offset, limit so
 		rows += r
 		end++
 	}
+	if end == from {
+		return start, nil
+	}
 	return encodeOffset(end), nil
 }
 
