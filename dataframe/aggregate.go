@@ -104,6 +104,12 @@ func SlidingWindow(ts expr.Expr, size, slide string) expr.Expr {
 // gap (such as "5 minutes") to each other form one session.
 func SessionWindow(ts expr.Expr, gap string) expr.Expr { return expr.SessionWindowOf(ts, gap) }
 
+// SessionWindowGap is a session window whose gap is computed per row by
+// gap: an interval string (such as a CASE choosing "1 minute" or "10
+// minutes" by device type) or a duration. Rows with a null, zero or
+// negative gap belong to no session.
+func SessionWindowGap(ts, gap expr.Expr) expr.Expr { return expr.SessionWindowExpr(ts, gap) }
+
 // GroupedData is a DataFrame grouped by keys, waiting for Agg.
 type GroupedData struct {
 	df   *DataFrame

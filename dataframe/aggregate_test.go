@@ -3,6 +3,7 @@ package dataframe_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/engine"
+	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/objstore"
 	memsink "github.com/sluicehq/sluice/sink/memory"
@@ -167,6 +169,73 @@ func TestSessionWindowMergesAcrossBatches(t *testing.T) {
 		[][]any{{at(40), "z", int64(0)}},
 	)
 	want := []string{win(2, 7, "b 1 3"), win(1, 15, "a 3 7")}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestUnionOfWatermarkedStreams aggregates the union of two streams, each
+// with its own watermark: with the default min policy the slower stream
+// holds the watermark back, with max the faster one drives it.
+func TestUnionOfWatermarkedStreams(t *testing.T) {
+	for _, policy := range []string{"min", "max"} {
+		t.Run(policy, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			fast := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+			defer fast.Close()
+			slow := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+			defer slow.Close()
+			out := memsink.New()
+			defer out.Release()
+			ctx := context.Background()
+			df := dataframe.ReadStream(fast).WithWatermark("ts", "0 seconds").
+				Union(dataframe.ReadStream(slow).WithWatermark("ts", "0 seconds")).
+				GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds")).Agg(dataframe.Count())
+			q, err := df.WriteStream(out).OutputMode("append").CheckpointStore(objstore.NewMemory()).
+				Allocator(mem).Engine(engine.New()).Option("sluice.watermark.multiplePolicy", policy).Start(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fast.AddRows([]any{at(1), "f", int64(1)}, []any{at(35), "f", int64(1)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := slow.AddRows([]any{at(2), "s", int64(1)}, []any{at(12), "s", int64(1)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.ProcessAllAvailable(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wm := q.LastProgress().EventTime["watermark"]
+			if err := q.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range out.Rows() {
+				got = append(got, fmt.Sprintf("%v", r))
+			}
+			sort.Strings(got)
+			// min: watermark 12s closes [0,10) only; max: 35s closes
+			// [0,10) and [10,20).
+			want := []string{win(0, 10, "2")}
+			if policy == "max" {
+				want = append(want, win(10, 20, "1"))
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("watermark %s: got\n%s\nwant\n%s", wm, strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestSessionWindowGapPerRow gives key "x" a 1-second gap and the others
+// 5 seconds, so x's rows 3 seconds apart make two sessions.
+func TestSessionWindowGapPerRow(t *testing.T) {
+	got := runAgg(t, "complete", func(df *dataframe.DataFrame) *dataframe.DataFrame {
+		gap := expr.If(dataframe.Col("key").Eq(dataframe.Lit("x")), dataframe.Lit("1 second"), dataframe.Lit("5 seconds"))
+		return df.GroupBy(dataframe.SessionWindowGap(dataframe.Col("ts"), gap), dataframe.Col("key")).Agg(dataframe.Count())
+	}, [][]any{{at(1), "x", int64(1)}, {at(4), "x", int64(1)}, {at(1), "y", int64(1)}, {at(4), "y", int64(1)}})
+	want := []string{win(1, 2, "x 1"), win(4, 5, "x 1"), win(1, 9, "y 2")}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
