@@ -18,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/objstore"
 	memsink "github.com/sluicehq/sluice/sink/memory"
 	memsrc "github.com/sluicehq/sluice/source/memory"
+	"github.com/sluicehq/sluice/trigger"
 )
 
 var eventSchema = arrow.NewSchema([]arrow.Field{
@@ -192,24 +193,24 @@ func TestUnionOfWatermarkedStreams(t *testing.T) {
 			df := dataframe.ReadStream(fast).WithWatermark("ts", "0 seconds").
 				Union(dataframe.ReadStream(slow).WithWatermark("ts", "0 seconds")).
 				GroupBy(dataframe.Window(dataframe.Col("ts"), "10 seconds")).Agg(dataframe.Count())
-			q, err := df.WriteStream(out).OutputMode("append").CheckpointStore(objstore.NewMemory()).
-				Allocator(mem).Engine(engine.New()).Option("sluice.watermark.multiplePolicy", policy).Start(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			// Both streams' rows are there before the query starts, and
+			// AvailableNow reads them in one batch: a stream whose rows
+			// came a batch later would find the watermark already moved.
 			if _, err := fast.AddRows([]any{at(1), "f", int64(1)}, []any{at(35), "f", int64(1)}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := slow.AddRows([]any{at(2), "s", int64(1)}, []any{at(12), "s", int64(1)}); err != nil {
 				t.Fatal(err)
 			}
-			if err := q.ProcessAllAvailable(ctx); err != nil {
+			q, err := df.WriteStream(out).OutputMode("append").CheckpointStore(objstore.NewMemory()).Trigger(trigger.AvailableNow()).
+				Allocator(mem).Engine(engine.New()).Option("sluice.watermark.multiplePolicy", policy).Start(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Wait(ctx); err != nil {
 				t.Fatal(err)
 			}
 			wm := q.LastProgress().EventTime["watermark"]
-			if err := q.Stop(ctx); err != nil {
-				t.Fatal(err)
-			}
 			var got []string
 			for _, r := range out.Rows() {
 				got = append(got, fmt.Sprintf("%v", r))
