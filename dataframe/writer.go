@@ -120,9 +120,9 @@ func (w *StreamWriter) Start(ctx context.Context) (*engine.Query, error) {
 	}
 	opts := []incremental.BuildOption{incremental.WithOutputMode(mode)}
 	var provider state.Provider
-	stateful := plan.HasAggregate(w.df.node)
+	stateful := plan.IsStateful(w.df.node)
 	if w.late != nil && !stateful {
-		return nil, errors.New("dataframe: LateRows: the query has no aggregation, so no rows are ever dropped as late; remove LateRows or aggregate with a watermark")
+		return nil, errors.New("dataframe: LateRows: the query has no aggregation or other stateful operator, so no rows are ever dropped as late; remove LateRows or aggregate with a watermark")
 	}
 	if stateful {
 		if v, ok := w.conf[state.NumPartitionsConf]; ok {

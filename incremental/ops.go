@@ -275,6 +275,7 @@ type branch struct {
 	pipe    *Pipeline
 	adapt   Operator
 	sources map[int]bool
+	side    int // for the branches of a join: 0 left, 1 right
 }
 
 // buildUnion builds the pipeline of a plan whose chain from the root
@@ -334,7 +335,20 @@ func (p *Pipeline) processBranches(ctx context.Context, sourceIndex int, rec arr
 				}
 				r = conformed
 			}
-			out, err := runOps(ctx, p.ops, r)
+			ops := p.ops
+			if p.join != nil {
+				joined, err := p.join.processSide(ctx, br.side, r)
+				r.Release()
+				if err != nil {
+					releaseAll(recs[j+1:])
+					return outs, err
+				}
+				if joined == nil {
+					continue
+				}
+				r, ops = joined, p.ops[1:]
+			}
+			out, err := runOps(ctx, ops, r)
 			if err != nil {
 				releaseAll(recs[j+1:])
 				return outs, err
@@ -416,6 +430,11 @@ func (p *Pipeline) explainTree() *explainNode {
 			cols[i] = f.Name
 		}
 		node = &explainNode{label: fmt.Sprintf("ScanExec %s (source %d), [%s]", name, p.scan.Source, strings.Join(cols, ", "))}
+	} else if p.join != nil {
+		node = &explainNode{label: fmt.Sprint(p.join)}
+		for _, br := range p.branches {
+			node.kids = append(node.kids, br.pipe.explainTree())
+		}
 	} else {
 		cols := make([]string, p.union.NumFields())
 		for i, f := range p.union.Fields() {
@@ -430,7 +449,11 @@ func (p *Pipeline) explainTree() *explainNode {
 			node.kids = append(node.kids, child)
 		}
 	}
-	for _, op := range p.ops {
+	ops := p.ops
+	if p.join != nil {
+		ops = ops[1:]
+	}
+	for _, op := range ops {
 		node = &explainNode{label: fmt.Sprint(op), kids: []*explainNode{node}}
 	}
 	return node

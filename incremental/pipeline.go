@@ -28,10 +28,12 @@ type Pipeline struct {
 	branches []branch
 	union    *arrow.Schema
 
-	// agg is the stateful aggregation, if any, at ops[aggAt]; the
-	// operators above it run over its output at the end of a batch.
-	agg   statefulOp
-	aggAt int
+	// stateful are the positions in ops of the operators that keep
+	// state, bottom-up; the operators above each run over what it emits
+	// at the end of a batch.
+	stateful []int
+	// join, when set, is ops[0] and the branches are its two sides.
+	join sideJoiner
 	// wms are the watermark declarations, this pipeline's then its
 	// branches', in plan order.
 	wms []*watermarkOp
@@ -89,6 +91,9 @@ func Build(root plan.Node, mem memory.Allocator, opts ...BuildOption) (*Pipeline
 		return nil, err
 	}
 	p.collectWatermarks(&p.wms)
+	if err := p.nameStateful(o); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -112,7 +117,7 @@ func build(root plan.Node, mem memory.Allocator, o buildOptions) (*Pipeline, err
 				ops[i], ops[j] = ops[j], ops[i]
 			}
 			p := &Pipeline{scan: node, ops: ops, out: root.Schema()}
-			p.locateAggregate()
+			p.locateStateful()
 			return p, nil
 		case *plan.Project:
 			bound := node.Bound()
@@ -162,6 +167,8 @@ func build(root plan.Node, mem memory.Allocator, o buildOptions) (*Pipeline, err
 			}
 			ops = append(ops, op)
 			n = node.Input
+		case nil:
+			return nil, errors.New("incremental: Build: a plan node has a nil input")
 		case *plan.Watermark:
 			ops = append(ops, newWatermarkOp(node))
 			n = node.Input
@@ -170,15 +177,18 @@ func build(root plan.Node, mem memory.Allocator, o buildOptions) (*Pipeline, err
 			var op Operator
 			var err error
 			if w != nil && w.Kind == expr.SessionWindow {
-				op, err = newSessionAggregate("aggregate-0", node, o, mem)
+				op, err = newSessionAggregate("aggregate", node, o, mem)
 			} else {
-				op, err = newAggregate("aggregate-0", node, o, mem)
+				op, err = newAggregate("aggregate", node, o, mem)
 			}
 			if err != nil {
 				return nil, err
 			}
 			for _, prev := range ops {
-				if _, dup := prev.(statefulOp); dup {
+				if _, dup := prev.(*Aggregate); dup {
+					return nil, fmt.Errorf("incremental: Build: %s: only one streaming aggregation per query", node)
+				}
+				if _, dup := prev.(*SessionAggregate); dup {
 					return nil, fmt.Errorf("incremental: Build: %s: only one streaming aggregation per query", node)
 				}
 			}
@@ -189,17 +199,22 @@ func build(root plan.Node, mem memory.Allocator, o buildOptions) (*Pipeline, err
 			if err != nil {
 				return nil, err
 			}
-			for _, br := range p.branches {
-				if br.pipe.agg != nil {
-					return nil, fmt.Errorf("incremental: Build: an aggregation below a union is not supported; aggregate the union instead")
-				}
-			}
-			p.locateAggregate()
+			p.locateStateful()
 			return p, nil
-		case nil:
-			return nil, errors.New("incremental: Build: a plan node has a nil input")
 		default:
-			return nil, fmt.Errorf("incremental: Build: no physical operator for plan node %T (%s); this version runs Scan, Project, Filter, Generate, MapBatches, Parse and Union", n, n)
+			if b, ok := lookupUnary(n); ok {
+				op, input, err := b(n, o, mem)
+				if err != nil {
+					return nil, err
+				}
+				ops = append(ops, op)
+				n = input
+				continue
+			}
+			if b, ok := lookupBinary(n); ok {
+				return buildJoin(n, b, root, ops, mem, o)
+			}
+			return nil, fmt.Errorf("incremental: Build: no physical operator for plan node %T (%s)", n, n)
 		}
 	}
 }
@@ -279,14 +294,19 @@ func columnList(s *arrow.Schema) string {
 
 // Stateful reports whether an operator keeps state across batches (an
 // aggregation).
-func (p *Pipeline) Stateful() bool { return p.agg != nil }
+func (p *Pipeline) Stateful() bool { return len(p.allStateful()) > 0 }
 
 // NeedsNoDataBatch is the hook the driver calls when no source has new
 // data: it reports whether a batch should still run because, with the
 // watermark at watermarkMs, a stateful operator could emit final results
 // or evict state.
 func (p *Pipeline) NeedsNoDataBatch(watermarkMs int64) bool {
-	return p.agg != nil && p.agg.needsNoDataBatch(watermarkMs)
+	for _, s := range p.allStateful() {
+		if s.needsNoDataBatch(watermarkMs) {
+			return true
+		}
+	}
+	return false
 }
 
 // Explain prints the physical plan, operators with their bound

@@ -25,6 +25,8 @@ import (
 type statefulOp interface {
 	Operator
 	Name() string
+	setName(name string)
+	keepLateRows(keep bool)
 	begin(ctx context.Context, info BatchInfo) error
 	end(ctx context.Context) ([]arrow.RecordBatch, error)
 	needsNoDataBatch(watermarkMs int64) bool
@@ -35,25 +37,15 @@ type statefulOp interface {
 	close()
 }
 
-// stateTable is what the aggregation operators share: their state
-// partitions (opened, committed and aborted together, in parallel), the
-// lowest event-time bound of each partition's keys (so eviction scans a
-// partition only when the watermark has reached something in it), the
-// batch's metrics and the late rows kept.
-type stateTable struct {
-	node      *plan.Aggregate
-	mode      plan.OutputMode
-	mem       memory.Allocator
-	outSchema *arrow.Schema
-	funcs     []agg.Func
-	args      [][]*expr.Bound
-	info      BatchInfo
-	table     *groupTable // batch-local: encoded keys to groups
-	accs      []agg.Accumulator
-
+// stateParts is the state-store side every stateful operator shares: its
+// state partitions (opened, committed and aborted together, in
+// parallel), the lowest event-time bound of each partition's entries (so
+// eviction scans a partition only when the watermark has reached
+// something in it), the batch's metrics and the late rows kept.
+type stateParts struct {
 	name         string
 	provider     state.Provider
-	evicts       bool // a watermark bounds the groups in event time
+	evicts       bool // a watermark bounds the entries in event time
 	late         bool // keep late rows
 	inSchema     *arrow.Schema
 	explainParts int
@@ -67,16 +59,31 @@ type stateTable struct {
 	metrics StateOperatorMetrics
 }
 
-// Name is the operator's name in the state store and in progress.
-func (t *stateTable) Name() string                       { return t.name }
-func (t *stateTable) lateSchema() *arrow.Schema          { return t.inSchema }
-func (t *stateTable) stateMetrics() StateOperatorMetrics { return t.metrics }
+func newStateParts(kind string, o buildOptions, in *arrow.Schema) stateParts {
+	return stateParts{name: kind, provider: o.provider, late: o.lateRows, explainParts: o.parts, inSchema: in}
+}
+
+// stateTable is what the aggregation operators share beyond their state
+// partitions: the plan node, the batch-local group table and the
+// accumulators.
+type stateTable struct {
+	stateParts
+	node      *plan.Aggregate
+	mode      plan.OutputMode
+	mem       memory.Allocator
+	outSchema *arrow.Schema
+	funcs     []agg.Func
+	args      [][]*expr.Bound
+	info      BatchInfo
+	table     *groupTable // batch-local: encoded keys to groups
+	accs      []agg.Accumulator
+}
 
 func newStateTable(name string, node *plan.Aggregate, o buildOptions, mem memory.Allocator, keyWidth int) stateTable {
 	t := stateTable{
-		node: node, mode: o.mode, mem: mem, outSchema: node.Schema(), funcs: node.Funcs(), args: node.BoundArgs(),
-		table: newGroupTable(keyWidth), name: name, provider: o.provider, late: o.lateRows, explainParts: o.parts,
-		inSchema: node.Input.Schema(),
+		stateParts: newStateParts(name, o, node.Input.Schema()),
+		node:       node, mode: o.mode, mem: mem, outSchema: node.Schema(), funcs: node.Funcs(), args: node.BoundArgs(),
+		table: newGroupTable(keyWidth),
 	}
 	for _, f := range t.funcs {
 		t.accs = append(t.accs, f.NewAccumulator())
@@ -96,6 +103,20 @@ func (t *stateTable) begin(_ context.Context, info BatchInfo) error {
 	for _, acc := range t.accs {
 		acc.Reset()
 	}
+	return t.configure(info)
+}
+
+// Name is the operator's name in the state store and in progress.
+func (t *stateParts) Name() string                       { return t.name }
+func (t *stateParts) setName(name string)                { t.name = name }
+func (t *stateParts) keepLateRows(keep bool)             { t.late = keep }
+func (t *stateParts) lateSchema() *arrow.Schema          { return t.inSchema }
+func (t *stateParts) stateMetrics() StateOperatorMetrics { return t.metrics }
+
+// configure drops what a failed attempt left (open stores, late rows,
+// counts) and reads the number of state partitions from the batch's
+// settings.
+func (t *stateParts) configure(info BatchInfo) error {
 	t.abortStores()
 	t.dropped = 0
 	releaseAll(t.lateOut)
@@ -120,7 +141,7 @@ func (t *stateTable) begin(_ context.Context, info BatchInfo) error {
 // one). bound, when the operator evicts, gives the lowest event-time
 // bound of a stored entry; it is used once per partition and process to
 // learn where eviction must start.
-func (t *stateTable) openStores(ctx context.Context, version int64, bound func(key, val []byte, id state.StoreID) (int64, error)) error {
+func (t *stateParts) openStores(ctx context.Context, version int64, bound func(key, val []byte, id state.StoreID) (int64, error)) error {
 	t.stores = make([]state.Store, t.parts)
 	err := parallel(t.parts, func(p int) error {
 		st, err := t.provider.Open(ctx, state.StoreID{Operator: t.name, Partition: p}, version)
@@ -157,7 +178,7 @@ func (t *stateTable) openStores(ctx context.Context, version int64, bound func(k
 	return nil
 }
 
-func (t *stateTable) abortStores() {
+func (t *stateParts) abortStores() {
 	for _, st := range t.stores {
 		if st != nil {
 			st.Abort()
@@ -168,7 +189,7 @@ func (t *stateTable) abortStores() {
 
 // commitStores commits every partition in parallel and records the
 // batch's metrics: m's timings and extra memory plus the stores' counts.
-func (t *stateTable) commitStores(ctx context.Context, m StateOperatorMetrics) error {
+func (t *stateParts) commitStores(ctx context.Context, m StateOperatorMetrics) error {
 	tc := time.Now()
 	if err := parallel(t.parts, func(p int) error {
 		_, err := t.stores[p].Commit(ctx)
@@ -192,7 +213,7 @@ func (t *stateTable) commitStores(ctx context.Context, m StateOperatorMetrics) e
 
 // needsNoDataBatch reports whether, with the watermark at watermarkMs,
 // some entry could be emitted or evicted.
-func (t *stateTable) needsNoDataBatch(watermarkMs int64) bool {
+func (t *stateParts) needsNoDataBatch(watermarkMs int64) bool {
 	if !t.evicts {
 		return false
 	}
@@ -208,14 +229,14 @@ func (t *stateTable) needsNoDataBatch(watermarkMs int64) bool {
 }
 
 // takeLate returns the late rows kept this batch, owned by the caller.
-func (t *stateTable) takeLate() []arrow.RecordBatch {
+func (t *stateParts) takeLate() []arrow.RecordBatch {
 	out := t.lateOut
 	t.lateOut = nil
 	return out
 }
 
 // keepLate copies the rows of rec marked in late (borrowed) for LateRows.
-func (t *stateTable) keepLate(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, late []bool) error {
+func (t *stateParts) keepLate(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, late []bool) error {
 	bld := array.NewBooleanBuilder(mem)
 	defer bld.Release()
 	bld.AppendValues(late, nil)
@@ -229,7 +250,7 @@ func (t *stateTable) keepLate(ctx context.Context, mem memory.Allocator, rec arr
 	return nil
 }
 
-func (t *stateTable) purge(ctx context.Context, minVersion int64) error {
+func (t *stateParts) purge(ctx context.Context, minVersion int64) error {
 	var errs []error
 	for p := 0; p < t.parts; p++ {
 		if err := t.provider.Purge(ctx, state.StoreID{Operator: t.name, Partition: p}, minVersion); err != nil {
@@ -239,135 +260,10 @@ func (t *stateTable) purge(ctx context.Context, minVersion int64) error {
 	return errors.Join(errs...)
 }
 
-func (t *stateTable) close() {
+func (t *stateParts) close() {
 	t.abortStores()
 	releaseAll(t.lateOut)
 	t.lateOut = nil
-}
-
-// locateAggregate finds the stateful operator among p.ops.
-func (p *Pipeline) locateAggregate() {
-	for i, op := range p.ops {
-		if s, ok := op.(statefulOp); ok {
-			p.agg, p.aggAt = s, i
-		}
-	}
-}
-
-func (p *Pipeline) collectWatermarks(out *[]*watermarkOp) {
-	for _, br := range p.branches {
-		br.pipe.collectWatermarks(out)
-	}
-	for _, op := range p.ops {
-		if w, ok := op.(*watermarkOp); ok {
-			*out = append(*out, w)
-		}
-	}
-}
-
-// BeginBatch prepares the stateful operator for a batch, discarding what
-// a failed attempt of it left. The micro-batch driver calls it before the
-// batch's first Process.
-func (p *Pipeline) BeginBatch(ctx context.Context, info BatchInfo) error {
-	if p.agg == nil {
-		return nil
-	}
-	return p.agg.begin(ctx, info)
-}
-
-// EndBatch finishes a batch: the stateful operator merges the batch into
-// its state, commits it as version info.BatchID, and returns its rows (run
-// through the operators above it) with the state versions written. The
-// records are owned by the caller.
-func (p *Pipeline) EndBatch(ctx context.Context, info BatchInfo) ([]arrow.RecordBatch, map[string]int64, error) {
-	if p.agg == nil {
-		return nil, nil, nil
-	}
-	recs, err := p.agg.end(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	above := p.ops[p.aggAt+1:]
-	var outs []arrow.RecordBatch
-	for i, r := range recs {
-		out, err := runOps(ctx, above, r) // consumes r
-		if err != nil {
-			releaseAll(recs[i+1:])
-			releaseAll(outs)
-			return nil, nil, err
-		}
-		if out != nil {
-			outs = append(outs, out)
-		}
-	}
-	return outs, map[string]int64{p.agg.Name(): info.BatchID}, nil
-}
-
-// Watermarks describes the plan's watermark declarations in plan order.
-func (p *Pipeline) Watermarks() []WatermarkSpec {
-	out := make([]WatermarkSpec, len(p.wms))
-	for i, w := range p.wms {
-		out[i] = w.spec()
-	}
-	return out
-}
-
-// EventTimeStats returns, per watermark declaration, the event times seen
-// since the last call, and resets them.
-func (p *Pipeline) EventTimeStats() []EventTimeStats {
-	out := make([]EventTimeStats, len(p.wms))
-	for i, w := range p.wms {
-		out[i] = w.take()
-	}
-	return out
-}
-
-// LateRows returns the rows the stateful operator dropped as late in the
-// last batch (only when built WithLateRows); the caller releases them.
-func (p *Pipeline) LateRows() []arrow.RecordBatch {
-	if p.agg == nil {
-		return nil
-	}
-	return p.agg.takeLate()
-}
-
-// LateSchema is the schema of LateRows' records: the stateful operator's
-// input. It is nil for a plan without one.
-func (p *Pipeline) LateSchema() *arrow.Schema {
-	if p.agg == nil {
-		return nil
-	}
-	return p.agg.lateSchema()
-}
-
-// StateOperators reports the stateful operator's state after the last
-// batch.
-func (p *Pipeline) StateOperators() []StateOperatorMetrics {
-	if p.agg == nil {
-		return nil
-	}
-	return []StateOperatorMetrics{p.agg.stateMetrics()}
-}
-
-// PurgeState deletes state that recovery of versions >= minVersion does
-// not need.
-func (p *Pipeline) PurgeState(ctx context.Context, minVersion int64) error {
-	if p.agg == nil {
-		return nil
-	}
-	if err := p.agg.purge(ctx, minVersion); err != nil {
-		return fmt.Errorf("incremental: purging state of %s: %w", p.agg.Name(), err)
-	}
-	return nil
-}
-
-// Close gives back what the stateful operator holds (open state stores,
-// kept late rows). The state provider belongs to the caller.
-func (p *Pipeline) Close() error {
-	if p.agg != nil {
-		p.agg.close()
-	}
-	return nil
 }
 
 func partitionsNote(n int) string {

@@ -258,6 +258,9 @@ func (a *Aggregate) WatermarkDelay() time.Duration { return a.delay }
 // HasAggregate reports whether n or a node below it is an Aggregate.
 func HasAggregate(n Node) bool { return n != nil && findAggregate(n) != nil }
 
+// Stateful is true: an aggregation keeps its groups in the state store.
+func (a *Aggregate) Stateful() bool { return true }
+
 // WithChildren rebinds the aggregation over children[0].
 func (a *Aggregate) WithChildren(children []Node) (Node, error) {
 	if err := oneChild(a, children); err != nil {

@@ -81,6 +81,8 @@ func CheckStreaming(n Node, mode OutputMode) error {
 				return fmt.Errorf("plan: CheckStreaming: WithWatermark(%q) comes after an aggregation; declare the watermark on the input, before GroupBy", m.Column)
 			}
 			return nil
+		case StreamingChecker:
+			return m.CheckStreaming(mode)
 		}
 		return fmt.Errorf("plan: CheckStreaming: unknown plan node %T (%s); build plans from this package's nodes", m, m)
 	})
@@ -91,7 +93,7 @@ func CheckStreaming(n Node, mode OutputMode) error {
 		return errors.New("plan: CheckStreaming: multiple streaming aggregations are not supported; aggregate once per query, or write the first aggregation to a sink and read it as a new stream")
 	}
 	if len(aggs) == 0 {
-		if mode == Complete {
+		if mode == Complete && !completeCapable(n) {
 			return errors.New("plan: Complete output mode not supported when there are no streaming aggregations on streaming DataFrames/Datasets; use append or update output mode")
 		}
 		return nil
@@ -111,6 +113,49 @@ func CheckStreaming(n Node, mode OutputMode) error {
 		}
 	}
 	return nil
+}
+
+// StreamingChecker is a plan node (defined beside the others, such as a
+// join or deduplication) with rules of its own for streaming queries:
+// CheckStreaming says whether the node can run in mode, with a message
+// saying what to change.
+type StreamingChecker interface {
+	Node
+	CheckStreaming(mode OutputMode) error
+}
+
+// StatefulNode is a plan node whose operator keeps state across batches
+// in the state store (aggregation, deduplication, stream-stream joins,
+// arbitrary stateful processing).
+type StatefulNode interface {
+	Node
+	Stateful() bool
+}
+
+// IsStateful reports whether n or a node below it keeps state across
+// batches, so that the query needs a state store.
+func IsStateful(n Node) bool {
+	found := false
+	_ = Walk(n, func(m Node) error {
+		if s, ok := m.(StatefulNode); ok && s.Stateful() {
+			found = true
+		}
+		return nil
+	})
+	return found
+}
+
+// completeCapable reports whether a node at or below n emits whole
+// result tables, as arbitrary stateful processing may.
+func completeCapable(n Node) bool {
+	found := false
+	_ = Walk(n, func(m Node) error {
+		if c, ok := m.(interface{ CompleteCapable() bool }); ok && c.CompleteCapable() {
+			found = true
+		}
+		return nil
+	})
+	return found
 }
 
 // findAggregate returns the first Aggregate at or below n, or nil.
