@@ -314,3 +314,15 @@ func (p *Pipeline) collectWatermarks(out *[]*watermarkOp) {
 		}
 	}
 }
+
+// ProcessingTimerDue reports whether a stateful operator has a
+// processing-time timer due at nowMs (milliseconds since the epoch), so
+// that the driver runs a batch to fire it even without new data.
+func (p *Pipeline) ProcessingTimerDue(nowMs int64) bool {
+	for _, s := range p.allStateful() {
+		if t, ok := s.(interface{ processingTimerDue(nowMs int64) bool }); ok && t.processingTimerDue(nowMs) {
+			return true
+		}
+	}
+	return false
+}

@@ -63,7 +63,9 @@
 // When no source has new data, a batch still runs if its watermark is
 // above the one the last committed batch ran with and the plan's
 // NeedsNoDataBatch says that watermark lets a stateful operator emit or
-// evict: a no-data batch, run once per such watermark.
+// evict: a no-data batch, run once per such watermark. A plan that keeps
+// processing-time timers (TimerPlan) also gets a no-data batch when one
+// is due.
 //
 // # Late data
 //

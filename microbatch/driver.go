@@ -49,6 +49,14 @@ type BatchObserver interface {
 	EndBatch(ctx context.Context, info BatchInfo) ([]arrow.RecordBatch, map[string]int64, error)
 }
 
+// TimerPlan is an optional capability of a Plan whose stateful operators
+// keep processing-time timers: ProcessingTimerDue reports whether a timer
+// is due at nowMs, so that a batch runs (with no new data if need be) to
+// fire it.
+type TimerPlan interface {
+	ProcessingTimerDue(nowMs int64) bool
+}
+
 // BatchMetricser is an optional capability of a Plan: BatchMetrics
 // returns counters of the work done since its last call (for example
 // malformed records dropped while parsing) and resets them. The driver
@@ -646,7 +654,7 @@ func (d *Driver) constructNextBatch(ctx context.Context, now time.Time) (wal.Off
 		}
 	}
 	batchWm := max(d.watermarkMs, d.wm.atTime(now))
-	if !hasData && (batchWm <= d.lastBatchWm || !d.cfg.Plan.NeedsNoDataBatch(batchWm)) {
+	if !hasData && (batchWm <= d.lastBatchWm || !d.cfg.Plan.NeedsNoDataBatch(batchWm)) && !d.timerDue(now) {
 		return wal.OffsetEntry{}, nil, false, nil
 	}
 	entry := wal.OffsetEntry{
@@ -656,6 +664,13 @@ func (d *Driver) constructNextBatch(ctx context.Context, now time.Time) (wal.Off
 		Offsets:          ends,
 	}
 	return entry, ends, true, nil
+}
+
+// timerDue reports whether the plan has a processing-time timer due at
+// now, which calls for a no-data batch.
+func (d *Driver) timerDue(now time.Time) bool {
+	t, ok := d.cfg.Plan.(TimerPlan)
+	return ok && t.ProcessingTimerDue(now.UnixMilli())
 }
 
 func isAvailableNower(s source.Source) bool {

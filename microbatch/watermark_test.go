@@ -789,3 +789,48 @@ func TestStateOperatorsAndPurge(t *testing.T) {
 		t.Fatalf("progress JSON %s lacks \"stateOperators\":[]", js)
 	}
 }
+
+// timerPlan has a processing-time timer due once, at dueMs.
+type timerPlan struct {
+	*wmPlan
+	dueMs int64
+	fired bool
+}
+
+func (p *timerPlan) ProcessingTimerDue(nowMs int64) bool { return !p.fired && nowMs >= p.dueMs }
+
+func (p *timerPlan) BeginBatch(ctx context.Context, info microbatch.BatchInfo) error {
+	if info.TimestampMs >= p.dueMs {
+		p.fired = true
+	}
+	return p.wmPlan.BeginBatch(ctx, info)
+}
+
+// A plan with a processing-time timer due gets a no-data batch to fire
+// it, once, and none before it is due.
+func TestProcessingTimerNoDataBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newWMEnv(t, 1)
+		plan := &timerPlan{wmPlan: newWMPlan(e.mem, delay(1000)), dueMs: time.Now().Add(5 * time.Second).UnixMilli()}
+		e.add(0, 1000)
+		cfg := e.config(plan, trigger.ProcessingTime(time.Second))
+		d, err := microbatch.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		time.Sleep(3500 * time.Millisecond)
+		if got := e.commitIDs(); !reflect.DeepEqual(got, []int64{0}) {
+			t.Errorf("before the timer is due: commits %v, want [0]", got)
+		}
+		time.Sleep(5 * time.Second)
+		if got := e.commitIDs(); !reflect.DeepEqual(got, []int64{0, 1}) {
+			t.Errorf("after the timer is due: commits %v, want [0 1]", got)
+		}
+		d.Stop()
+		cancel()
+		<-done
+	})
+}
