@@ -90,7 +90,9 @@ func (parquetFormat) name() string { return "Parquet" }
 
 // read decodes one Parquet file; the caller releases the records.
 func (p parquetFormat) read(ctx context.Context, object string, data []byte) (_ []arrow.RecordBatch, err error) {
-	bad := func(err error) error { return fmt.Errorf("table: reading Parquet file %s of %s: %w", object, p.where, err) }
+	bad := func(err error) error {
+		return fmt.Errorf("table: reading Parquet file %s of %s: %w", object, p.where, err)
+	}
 	rdr, err := file.NewParquetReader(bytes.NewReader(data), file.WithReadProps(pq.NewReaderProperties(p.mem)))
 	if err != nil {
 		return nil, bad(err)
