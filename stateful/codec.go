@@ -97,8 +97,8 @@ func codecOf[T any]() (codec[T], error) {
 		return codec[T]{}, err
 	}
 	return codec[T]{
-		enc: func(dst []byte, v *T) []byte { return rc.enc(dst, reflect.ValueOf(v).Elem()) },
-		dec: func(src []byte, v *T) ([]byte, error) { return rc.dec(src, reflect.ValueOf(v).Elem()) },
+		enc:  func(dst []byte, v *T) []byte { return rc.enc(dst, reflect.ValueOf(v).Elem()) },
+		dec:  func(src []byte, v *T) ([]byte, error) { return rc.dec(src, reflect.ValueOf(v).Elem()) },
 		desc: t.String(),
 	}, nil
 }
