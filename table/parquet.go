@@ -33,7 +33,6 @@ func Parquet(ctx context.Context, store objstore.Store, prefix string, opts ...O
 	if err != nil {
 		return nil, fmt.Errorf("table: Parquet: %w", err)
 	}
-	s.format = parquetFormat{mem: cfg.mem, where: s.where}
 	s.schema = cfg.schema
 	if s.schema == nil {
 		files, _, err := s.files(ctx)
@@ -54,6 +53,7 @@ func Parquet(ctx context.Context, store objstore.Store, prefix string, opts ...O
 	if err := checkNames(s.schema); err != nil {
 		return nil, fmt.Errorf("table: Parquet: %s: %w", s.where, err)
 	}
+	s.format = parquetFormat{mem: cfg.mem, where: s.where, schema: s.schema}
 	return s, nil
 }
 
@@ -82,8 +82,9 @@ func parquetSchema(data []byte) (*arrow.Schema, error) {
 }
 
 type parquetFormat struct {
-	mem   memory.Allocator
-	where string
+	mem    memory.Allocator
+	where  string
+	schema *arrow.Schema
 }
 
 func (parquetFormat) name() string { return "Parquet" }
@@ -101,6 +102,13 @@ func (p parquetFormat) read(ctx context.Context, object string, data []byte) (_ 
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, p.mem)
 	if err != nil {
 		return nil, bad(err)
+	}
+	fs, err := fr.Schema()
+	if err != nil {
+		return nil, bad(err)
+	}
+	if err := sameColumns(fs, p.schema); err != nil {
+		return nil, fmt.Errorf("table: Parquet file %s of %s does not have the table's schema: %w; rewrite it with the table's columns", object, p.where, err)
 	}
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
