@@ -20,8 +20,8 @@ import (
 // dedupStateVersion is the first byte of every deduplication state value.
 const dedupStateVersion = 1
 
-// dedupParallelRows is the number of a record's new keys from which the
-// state lookups of its partitions run in parallel.
+// dedupParallelRows is the number of rows of a record from which its
+// partitions are deduplicated in parallel.
 const dedupParallelRows = 4096
 
 func init() {
@@ -44,10 +44,11 @@ func init() {
 // expired.
 //
 // A record's key columns are encoded at once (to a fixed width when the
-// types allow), each key is looked up in a batch-local table and, the
-// first time the batch sees it, in its state partition (the partitions
-// of a large record in parallel); the rows kept are taken with arrow's
-// filter kernel.
+// types allow) and its rows split by state partition; then, per
+// partition (the partitions of a large record in parallel), each key is
+// looked up in the partition's batch-local set and, the first time the
+// batch sees it, in the partition's store. The rows kept are taken with
+// arrow's filter kernel.
 type Dedup struct {
 	stateParts
 	node     *plan.Dedup
@@ -59,7 +60,7 @@ type Dedup struct {
 	eventCol int   // input column of the event time, or -1
 	delayUs  int64 // added to the event time to give a key's bound
 	info     BatchInfo
-	table    *groupTable // keys seen this batch
+	seen     []batchKeys // per partition: the keys the batch has seen
 
 	rowBuf   []byte
 	offs     []int
@@ -67,7 +68,7 @@ type Dedup struct {
 	tsOK     []bool
 	keep     []bool
 	lateMask []bool
-	byPart   [][]int32 // rows of new keys, by partition
+	byPart   [][]int32 // rows on time, by partition
 	updates  time.Duration
 }
 
@@ -105,7 +106,6 @@ func newDedup(name string, node *plan.Dedup, o buildOptions, mem memory.Allocato
 			d.width = -1
 		}
 	}
-	d.table = newGroupTable(d.width)
 	return d, nil
 }
 
@@ -139,13 +139,19 @@ func (d *Dedup) emitsWhileProcessing() {}
 // partition at the version before the batch.
 func (d *Dedup) begin(ctx context.Context, info BatchInfo) error {
 	d.info = info
-	d.table.Reset()
 	d.updates = 0
 	if err := d.configure(info); err != nil {
 		return err
 	}
 	if len(d.byPart) != d.parts {
 		d.byPart = make([][]int32, d.parts)
+		d.seen = make([]batchKeys, d.parts)
+		for p := range d.seen {
+			d.seen[p] = newBatchKeys(d.width)
+		}
+	}
+	for p := range d.seen {
+		d.seen[p].reset()
 	}
 	return d.openStores(ctx, info.BatchID-1, func(_, v []byte, id state.StoreID) (int64, error) { return dedupBound(v, id) })
 }
@@ -216,7 +222,7 @@ func (d *Dedup) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.Recor
 		d.byPart[p] = d.byPart[p][:0]
 	}
 	wm := d.info.WatermarkMs * 1000
-	anyLate, fresh := false, 0
+	anyLate := false
 	for i := 0; i < n; i++ {
 		if d.evicts && d.tsOK[i] && d.ts[i] <= wm {
 			d.dropped++
@@ -230,27 +236,20 @@ func (d *Dedup) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.Recor
 			anyLate = true
 			continue
 		}
-		key := d.key(i)
-		before := int32(d.table.Len())
-		var g int32
-		if d.width >= 0 {
-			g = d.table.findFixed(key)
-		} else {
-			g = d.table.findVar(key)
-		}
-		if g < before {
-			continue // an earlier row of the batch has the key
-		}
-		p := state.PartitionOf(key, d.parts)
+		p := state.PartitionOf(d.key(i), d.parts)
 		d.byPart[p] = append(d.byPart[p], int32(i))
-		fresh++
 	}
+	// Per partition, in row order: a key the batch has seen is a
+	// duplicate; else the state decides, and a new key is stored.
 	lookup := func(p int) error {
-		st := d.stores[p]
+		st, seen := d.stores[p], &d.seen[p]
 		var val [9]byte
 		val[0] = dedupStateVersion
 		for _, i := range d.byPart[p] {
 			key := d.key(int(i))
+			if !seen.add(key) {
+				continue
+			}
 			if _, ok := st.Get(key); ok {
 				continue
 			}
@@ -269,7 +268,7 @@ func (d *Dedup) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.Recor
 		}
 		return nil
 	}
-	if fresh >= dedupParallelRows {
+	if n >= dedupParallelRows {
 		_ = parallel(d.parts, lookup)
 	} else {
 		for p := range d.byPart {
@@ -354,10 +353,140 @@ func (d *Dedup) end(ctx context.Context) (_ []arrow.RecordBatch, err error) {
 	}
 	m := StateOperatorMetrics{
 		AllUpdatesTimeMs: d.updates.Milliseconds(), AllRemovalsTimeMs: time.Since(tr).Milliseconds(),
-		MemoryUsedBytes: d.table.memoryBytes(),
+	}
+	for p := range d.seen {
+		m.MemoryUsedBytes += d.seen[p].memoryBytes()
 	}
 	if err := d.commitStores(ctx, m); err != nil {
 		return nil, err
 	}
 	return nil, nil
+}
+
+// batchKeys is the set of keys one partition has seen in the batch. Keys
+// of a fixed width live in an open-addressing table whose slots hold a
+// tag (the hash with its low bit set; 0 is an empty slot) followed by the
+// key's bytes packed in words, so a lookup touches one slot; keys of
+// variable width use a Go map.
+type batchKeys struct {
+	width int // key bytes, or -1
+	words int // words per slot: the tag and the key
+	slots []uint64
+	mask  uint64 // slots-1, in slot units
+	n     int
+	probe []uint64 // the key being looked up, packed
+	vmap  map[string]struct{}
+}
+
+func newBatchKeys(width int) batchKeys {
+	if width < 0 {
+		return batchKeys{width: -1, vmap: map[string]struct{}{}}
+	}
+	b := batchKeys{width: width, words: 1 + (width+7)/8}
+	b.probe = make([]uint64, b.words-1)
+	b.grow(1024)
+	return b
+}
+
+func (b *batchKeys) grow(nslots int) {
+	old := b.slots
+	b.slots = make([]uint64, nslots*b.words)
+	b.mask = uint64(nslots - 1)
+	w := b.words
+	for s := 0; s < len(old); s += w {
+		tag := old[s]
+		if tag == 0 {
+			continue
+		}
+		i := (tag >> 8) & b.mask
+		for b.slots[int(i)*w] != 0 {
+			i = (i + 1) & b.mask
+		}
+		copy(b.slots[int(i)*w:int(i)*w+w], old[s:s+w])
+	}
+}
+
+// find returns the index of the empty slot for tag, or of the slot
+// holding tag and the key in b.probe.
+func (b *batchKeys) find(tag uint64) int {
+	w := b.words
+	for i := (tag >> 8) & b.mask; ; i = (i + 1) & b.mask {
+		at := int(i) * w
+		t := b.slots[at]
+		if t == 0 {
+			return at
+		}
+		if t == tag && b.sameKey(at+1) {
+			return at
+		}
+	}
+}
+
+func (b *batchKeys) sameKey(at int) bool {
+	for j, v := range b.probe {
+		if b.slots[at+j] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// add adds key and reports whether it was new.
+func (b *batchKeys) add(key []byte) bool {
+	if b.width < 0 {
+		if _, ok := b.vmap[string(key)]; ok {
+			return false
+		}
+		b.vmap[string(key)] = struct{}{}
+		return true
+	}
+	k := key
+	for j := range b.probe {
+		if len(k) >= 8 {
+			b.probe[j] = binary.LittleEndian.Uint64(k)
+			k = k[8:]
+			continue
+		}
+		var tail uint64
+		for i, c := range k {
+			tail |= uint64(c) << (8 * i)
+		}
+		b.probe[j], k = tail, nil
+	}
+	tag := hashKey(key) | 1
+	at := b.find(tag)
+	if b.slots[at] != 0 {
+		return false
+	}
+	b.slots[at] = tag
+	copy(b.slots[at+1:at+b.words], b.probe)
+	b.n++
+	if uint64(b.n)*2 > b.mask+1 {
+		b.grow(2 * int(b.mask+1))
+	}
+	return true
+}
+
+// reset empties the set, keeping its memory.
+func (b *batchKeys) reset() {
+	if b.width < 0 {
+		clear(b.vmap)
+		return
+	}
+	if b.n > 0 {
+		clear(b.slots)
+		b.n = 0
+	}
+}
+
+// memoryBytes estimates the set's memory.
+func (b *batchKeys) memoryBytes() int64 {
+	if b.width < 0 {
+		var n int64
+		for k := range b.vmap {
+			n += int64(len(k)) + 48
+		}
+		return n
+	}
+	return int64(8 * cap(b.slots))
 }
