@@ -403,16 +403,34 @@ func (p *Partition) indexTTL(k []byte, exp int64) {
 }
 
 // End finishes the partition's batch: the timer index is compacted when
-// deleted timers crowd it.
+// deleted timers crowd it, and deleted timers at its top are dropped.
 func (p *Partition) End() error {
 	if len(p.timers) > 2*p.live+1024 {
 		return p.rebuild()
 	}
+	// Drop deleted timers from the top, so that NextTimer is exact.
+	var k []byte
+	var ms []int64
+	for len(p.timers) > 0 {
+		top := p.timers[0]
+		k = binary.AppendUvarint(k[:0], uint64(len(top.key)))
+		k = append(append(k, top.key...), tagTimers)
+		if v, ok := p.kv.Get(k); ok {
+			var err error
+			if ms, err = decodeTimers(v, ms[:0]); err != nil {
+				return fmt.Errorf("stateful: timers of key %x: %w", top.key, err)
+			}
+			if _, found := slices.BinarySearch(ms, top.ms); found {
+				return nil
+			}
+		}
+		heap.Pop(&p.timers)
+	}
 	return nil
 }
 
-// NextTimer returns the earliest indexed timer (it may have been deleted
-// since), or false when there is none.
+// NextTimer returns the earliest timer after End, or false when there
+// is none.
 func (p *Partition) NextTimer() (int64, bool) {
 	if len(p.timers) == 0 {
 		return 0, false
