@@ -2,6 +2,7 @@ package incremental
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -40,6 +41,9 @@ func init() {
 	})
 }
 
+// probeChunk is the number of rows one goroutine looks up at a time.
+const probeChunk = 1 << 16
+
 // buildAlloc allocates the build side: Go memory, freed by the garbage
 // collector, so that the loaded table is released as soon as it is built
 // and nothing is left to release when the query ends.
@@ -71,8 +75,61 @@ type buildSide struct {
 	width  int // fixed key width, or -1
 	keyCol []keyColumn
 	groups *groupTable
-	start  []int32 // group g's rows are [start[g], start[g+1])
+	inline *inlineTable // for fixed-width keys of up to 16 bytes, or nil
+	start  []int32      // group g's rows are [start[g], start[g+1])
 	cols   []arrow.Array
+}
+
+// inlineTable is the probe index of fixed-width keys of up to 16 bytes:
+// open addressing over slots that hold the key's bytes themselves, so a
+// lookup touches one slot rather than the group table's slot, hash and
+// key arrays.
+type inlineTable struct {
+	slots []inlineSlot
+	mask  uint64
+}
+
+type inlineSlot struct {
+	k0, k1 uint64
+	g1     int32 // group + 1; 0 is an empty slot
+}
+
+// keyWords reads a key of up to 16 bytes as two words, zero-padded.
+func keyWords(key []byte) (uint64, uint64) {
+	var buf [16]byte
+	copy(buf[:], key)
+	return binary.LittleEndian.Uint64(buf[:8]), binary.LittleEndian.Uint64(buf[8:])
+}
+
+func newInlineTable(t *groupTable) *inlineTable {
+	n := 16
+	for n < 2*t.Len() {
+		n *= 2
+	}
+	it := &inlineTable{slots: make([]inlineSlot, n), mask: uint64(n - 1)}
+	for g := 0; g < t.Len(); g++ {
+		k0, k1 := keyWords(t.Key(g))
+		s := t.hashes[g] & it.mask
+		for it.slots[s].g1 != 0 {
+			s = (s + 1) & it.mask
+		}
+		it.slots[s] = inlineSlot{k0: k0, k1: k1, g1: int32(g + 1)}
+	}
+	return it
+}
+
+// lookup returns the group of key, or -1.
+func (it *inlineTable) lookup(key []byte) int32 {
+	k0, k1 := keyWords(key)
+	for s := hashKey(key) & it.mask; ; s = (s + 1) & it.mask {
+		sl := &it.slots[s]
+		if sl.g1 == 0 {
+			return -1
+		}
+		if sl.k0 == k0 && sl.k1 == k1 {
+			return sl.g1 - 1
+		}
+	}
 }
 
 type probeScratch struct {
@@ -183,6 +240,9 @@ func (j *StaticJoin) build(ctx context.Context, t *table.Table) (*buildSide, err
 			rowGroup = append(rowGroup, g)
 		}
 		b.rows += n
+	}
+	if b.width > 0 && b.width <= 16 {
+		b.inline = newInlineTable(b.groups)
 	}
 	// Counting sort of the rows by group, stable so that each group's
 	// rows keep the table's order. Rows with a null key are dropped.
@@ -346,14 +406,25 @@ func (b *buildSide) probe(sc *probeScratch, keys []arrow.Array, n int) {
 	b.encode(sc, keys, n)
 	sc.group = grow(sc.group, n)
 	if b.width >= 0 {
+		// Fixed-width keys are looked up in chunks on all cores: the
+		// tables are read-only and each chunk writes its own groups.
 		w := b.width
-		for i := 0; i < n; i++ {
-			g := int32(-1)
-			if sc.valid[i] {
-				g = lookupFixed(b.groups, sc.keys[i*w:i*w+w])
+		chunks := (n + probeChunk - 1) / probeChunk
+		_ = parallel(chunks, func(c int) error {
+			lo, hi := c*probeChunk, min((c+1)*probeChunk, n)
+			for i := lo; i < hi; i++ {
+				g := int32(-1)
+				if sc.valid[i] {
+					if b.inline != nil {
+						g = b.inline.lookup(sc.keys[i*w : i*w+w])
+					} else {
+						g = lookupFixed(b.groups, sc.keys[i*w:i*w+w])
+					}
+				}
+				sc.group[i] = g
 			}
-			sc.group[i] = g
-		}
+			return nil
+		})
 		return
 	}
 	for i := 0; i < n; i++ {
