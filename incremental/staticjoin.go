@@ -580,9 +580,10 @@ func (j *StaticJoin) selectRows(ctx context.Context, rec arrow.RecordBatch, grou
 	return array.NewRecordBatch(j.Schema(), cols, int64(len(sc.left))), nil
 }
 
-// withExtra joins with the extra condition: the candidate pairs (equal
-// keys) are gathered into joined rows, the condition is evaluated over
-// them, and the pairs that hold make the output.
+// withExtra joins rec (borrowed) with the extra condition: the candidate
+// pairs (equal keys) are gathered into joined rows, the condition is
+// evaluated over them, and the pairs that hold make the output, which the
+// caller owns (nil when no row is produced).
 func (j *StaticJoin) withExtra(ctx context.Context, rec arrow.RecordBatch, sc *probeScratch, n int) (arrow.RecordBatch, error) {
 	j.pairs(sc, n, false, nil)
 	joinedSchema := j.node.JoinedSchema()
