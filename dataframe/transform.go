@@ -2,6 +2,7 @@ package dataframe
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -31,16 +32,13 @@ func WithInitialState(schema *arrow.Schema, rows [][]any) TransformOption {
 }
 
 // WithInitialStateRecord is WithInitialState with the rows of rec, read
-// when the option is applied (rec is borrowed and may be released after
-// TransformWithState returns).
+// at once: rec is borrowed and may be released when this returns.
 func WithInitialStateRecord(rec arrow.RecordBatch) TransformOption {
-	return func(c *transformConfig) {
-		if rec == nil {
-			c.err = errors.New("the initial state record is nil")
-			return
-		}
-		c.initial = &plan.InitialTable{Schema: rec.Schema(), Rows: arrowrows.Rows(rec)}
+	if rec == nil {
+		return func(c *transformConfig) { c.err = errors.New("the initial state record is nil") }
 	}
+	t := &plan.InitialTable{Schema: rec.Schema(), Rows: arrowrows.Rows(rec)}
+	return func(c *transformConfig) { c.initial = t }
 }
 
 // TransformWithState runs p over the rows of each key, with per-key
@@ -66,6 +64,9 @@ func (g *GroupedData) TransformWithState(p stateful.Processor, outSchema *arrow.
 		}
 		if err := mode.Validate(); err != nil {
 			return nil, err
+		}
+		if _, ok := p.(stateful.InitialStateHandler); c.initial != nil && !ok {
+			return nil, fmt.Errorf("initial state was given, but the processor %T has no HandleInitialState method; implement stateful.InitialStateHandler", p)
 		}
 		return plan.NewTransformWithState(g.df.node, g.keys, p, outSchema, string(mode), c.initial)
 	})
