@@ -345,6 +345,9 @@ func TestStreamJoinTwoSources(t *testing.T) {
 	if err := q.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	if ex := q.Explain(); !strings.Contains(ex, "StreamingSymmetricHashJoinExec inner, keys [lk = rk, lts = rts], state join-0 (8 partitions)") {
+		t.Errorf("Explain does not show the join with its keys and state partitions:\n%s", ex)
+	}
 	var got []string
 	for _, r := range out.Rows() {
 		got = append(got, fmt.Sprint(r[1], r[2], r[4], r[5]))
