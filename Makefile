@@ -36,11 +36,13 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-## bench: loop overhead and rate -> project -> Parquet throughput
+## bench: loop overhead, rate -> project -> Parquet, windowed aggregation, dedup, joins and
+## transformWithState throughput, each beside a hand-written loop
 bench: services-up
 	$(GO) test -run '^$$' -bench 'LoopOverhead' -benchtime 300x -count 1 ./bench/ | tee bench.out
 	$(GO) test -run '^$$' -bench 'RateToParquet' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'TumblingWindow|SlidingWindow' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'Dedup|StaticJoin|StreamJoin|TransformWithState' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'FilterProject' -count 1 ./incremental/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'DecodeJSON|DecodeCSV' -count 1 ./decode/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'ToTimestamp|DateFormat' -count 1 ./expr/ | tee -a bench.out

@@ -16,6 +16,20 @@
 // Spark's PERMISSIVE, DROPMALFORMED and FAILFAST modes) and scalar UDFs
 // registered by name (RegisterUDF), callable through expr.Call.
 //
+// Event time and state: WithWatermark declares an event-time column and
+// how late its rows may be; GroupBy(keys...).Agg(...) aggregates per key
+// and per event-time window (Window, SlidingWindow, SessionWindow,
+// SessionWindowGap) with state kept in the checkpoint; DropDuplicates and
+// DropDuplicatesWithinWatermark remove duplicates (without a watermark on
+// an event-time key column DropDuplicates keeps every key forever);
+// JoinStatic joins a stream with a table read from Parquet, CSV or memory
+// (reloaded every N batches or when its files change); Join joins two
+// streams (outer and semi joins need watermarks on both sides and an
+// event-time range in the condition); GroupBy(keys...).TransformWithState
+// runs a user processor per key with typed value, list and map state,
+// TTLs and timers (package stateful). Output modes follow Spark's rules,
+// checked at Start with messages that say what to change.
+//
 // DataFrames are immutable values. Errors made while building one are kept
 // and returned by Start (and shown by Err and Explain), so chains stay
 // readable; nothing that can be checked before the first batch fails later.

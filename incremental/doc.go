@@ -38,6 +38,19 @@
 //     update emits the groups a batch changed and evicts closed ones;
 //     complete emits every group each batch and never drops or evicts.
 //
+//   - Other stateful operators (Dedup, StreamJoin, TransformWithState)
+//     follow the same batch protocol; a pipeline may hold several, named
+//     by kind and position bottom-up ("dedup-0", "aggregate-1"), each with
+//     its own state partitions; the rows each emits at the end of a batch
+//     run through the operators above it. Deduplication emits rows as it
+//     processes them and may sit below a union; a stream-stream join takes
+//     its two inputs as the pipeline's branches. Operators register their
+//     builders from their own files (registerUnary, registerBinary).
+//
+//   - StaticJoin is a broadcast hash join with a table of package table,
+//     loaded before the first batch and reloaded as its options say; it
+//     keeps no state in the checkpoint.
+//
 //   - Watermark operators pass rows through and record their event times
 //     (EventTimeStats) from which the driver derives the watermark.
 //

@@ -23,6 +23,12 @@
 // knows which key a watermark bounds in event time (EventTimeKey), which is
 // what lets append mode finalize groups and state be evicted.
 //
+// Dedup removes duplicate rows; StaticJoin joins a stream with a static
+// table; StreamJoin joins two streams; TransformWithState runs a user's
+// stateful processor per key. Nodes with streaming rules of their own
+// implement StreamingChecker, and those that keep state StatefulNode
+// (IsStateful tells whether a plan needs a state store).
+//
 // OutputMode is how results are written (Spark's append, update,
 // complete); CheckStreaming says whether a plan can run in a mode, with
 // Spark's messages when it cannot. Explain prints a plan as Spark's
