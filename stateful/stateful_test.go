@@ -633,3 +633,53 @@ func TestErrors(t *testing.T) {
 	}
 	_ = late
 }
+
+// TestStoreLayoutGolden pins the store layout of
+// docs/format/transform-state.md: keys and values byte for byte.
+func TestStoreLayoutGolden(t *testing.T) {
+	var (
+		v  *stateful.ValueState[int64]
+		vt *stateful.ValueState[string]
+		l  *stateful.ListState[int16]
+		m  *stateful.MapState[string, bool]
+	)
+	proc := &funcProc{
+		init: func(h *stateful.Handle) error {
+			v = stateful.Value[int64](h, "n")
+			vt = stateful.Value[string](h, "s", stateful.WithTTL(time.Second))
+			l = stateful.List[int16](h, "l")
+			m = stateful.Map[string, bool](h, "m", stateful.WithTTL(2*time.Second))
+			return nil
+		},
+		rows: func(key stateful.Key, rows stateful.Rows, h *stateful.Handle, out *stateful.Output) error {
+			v.Update(h, 5)
+			vt.Update(h, "hi")
+			l.Append(h, 1, -2)
+			m.Put(h, "b", true)
+			m.Put(h, "a", false)
+			h.RegisterTimer(300)
+			h.RegisterTimer(100)
+			return nil
+		},
+	}
+	e := newEnv(t, proc, stateful.EventTime)
+	e.begin(1000, 0)
+	if err := e.rows("k"); err != nil {
+		t.Fatal(err)
+	}
+	e.commit()
+	want := map[string]string{
+		"\x01kvn": "0100" + "0500000000000000",
+		"\x01kvs": "0101" + "d007000000000000" + "02" + "6869",
+		"\x01kll": "0100" + "02" + "0100" + "feff",
+		"\x01kmm": "0101" + "b80b000000000000" + "02" + "b80b000000000000" + "0161" + "00" + "b80b000000000000" + "0162" + "01",
+		"\x01kt":  "01" + "02" + "6400000000000000" + "2c01000000000000",
+	}
+	got := map[string]string{}
+	for k, val := range e.kv {
+		got[k] = fmt.Sprintf("%x", val)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("store:\n got %q\nwant %q", got, want)
+	}
+}
