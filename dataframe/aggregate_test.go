@@ -241,3 +241,54 @@ func TestSessionWindowGapPerRow(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestStreamJoinIntervalRange joins two streams on a key and an
+// event-time range written with intervals; the unmatched left row comes
+// out with nulls once both watermarks have passed its range.
+func TestStreamJoinIntervalRange(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ls := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+	defer ls.Close()
+	rs := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+	defer rs.Close()
+	out := memsink.New()
+	defer out.Release()
+	ctx := context.Background()
+	left := dataframe.ReadStream(ls).WithWatermark("ts", "2 seconds").
+		Select(dataframe.Col("ts").As("lts"), dataframe.Col("key").As("lk"), dataframe.Col("value").As("lv"))
+	right := dataframe.ReadStream(rs).WithWatermark("ts", "2 seconds").
+		Select(dataframe.Col("ts").As("rts"), dataframe.Col("key").As("rk"), dataframe.Col("value").As("rv"))
+	cond := expr.And(dataframe.Col("lk").Eq(dataframe.Col("rk")),
+		dataframe.Col("rts").Between(dataframe.Col("lts").Sub(expr.Interval("3 seconds")), dataframe.Col("lts").Add(expr.Interval("3 seconds"))))
+	q, err := left.Join(right, cond, "left_outer").WriteStream(out).OutputMode("append").
+		CheckpointStore(objstore.NewMemory()).Allocator(mem).Engine(engine.New()).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(src *memsrc.Source, rows ...[]any) {
+		t.Helper()
+		if _, err := src.AddRows(rows...); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.ProcessAllAvailable(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(ls, []any{at(1), "a", int64(1)}, []any{at(2), "b", int64(2)})
+	step(rs, []any{at(3), "a", int64(-1)}, []any{at(9), "b", int64(-2)}) // b at 9 is out of b's range
+	step(ls, []any{at(60), "z", int64(0)})
+	step(rs, []any{at(60), "y", int64(0)})
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.Rows() {
+		got = append(got, fmt.Sprintf("%v %v %v %v", r[1], r[2], r[4], r[5]))
+	}
+	sort.Strings(got)
+	want := []string{"a 1 a -1", "b 2 <nil> <nil>"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("joined rows (lk lv rk rv) %v, want %v", got, want)
+	}
+}

@@ -303,6 +303,9 @@ func (b *binder) arithNode(op binOp, src string, l, r bnode, ls, rs string) (bno
 		return fmt.Errorf("expr: %w in %s: %s needs numeric operands, but %s is %s and %s is %s",
 			ErrType, b.in(src), binOps[op].symbol, ls, l.dataType(), rs, r.dataType())
 	}
+	if n, ok := timeShiftNode(op, src, l, r); ok {
+		return n, nil
+	}
 	if op == opDiv {
 		// Spark's '/' divides as doubles.
 		f64 := arrow.PrimitiveTypes.Float64

@@ -64,6 +64,8 @@ func newLit(v any) *litNode {
 		sc = scalar.NewBinaryScalar(memory.NewBufferBytes(append([]byte{}, v...)), arrow.BinaryTypes.Binary)
 	case time.Time:
 		sc = scalar.NewTimestampScalar(arrow.Timestamp(v.UnixMicro()), timestampUTC)
+	case time.Duration:
+		sc = scalar.NewDurationScalar(arrow.Duration(v.Microseconds()), durationUs)
 	case scalar.Scalar:
 		sc = v
 	default:
@@ -120,6 +122,8 @@ func formatScalar(sc scalar.Scalar) string {
 		return fmt.Sprintf("X'%X'", s.Data())
 	case *scalar.Timestamp:
 		return formatTimestamp(s)
+	case *scalar.Duration:
+		return formatDuration(s)
 	}
 	return sc.String()
 }

@@ -301,8 +301,8 @@ func (j *StreamJoin) CheckStreaming(mode OutputMode) error {
 	}
 	if j.rng == nil {
 		l, r := j.tsWatermarks(0), j.tsWatermarks(1)
-		return fmt.Errorf("plan: CheckStreaming: %s needs an event-time range condition between the watermarked columns %s (left) and %s (right), such as unix_millis(%s) BETWEEN unix_millis(%s) - 10000 AND unix_millis(%s) + 10000, or their equality; without it an unmatched row could wait forever",
-			what, strings.Join(l, ", "), strings.Join(r, ", "), l[0], r[0], r[0])
+		return fmt.Errorf("plan: CheckStreaming: %s needs an event-time range condition between the watermarked columns %s (left) and %s (right), such as %s BETWEEN %s - INTERVAL '10 seconds' AND %s + INTERVAL '10 seconds' (in Go: expr.Col(%q).Between(expr.Col(%q).Sub(expr.Interval(\"10 seconds\")), expr.Col(%q).Add(expr.Interval(\"10 seconds\")))), or their equality; without it an unmatched row could wait forever",
+			what, strings.Join(l, ", "), strings.Join(r, ", "), l[0], r[0], r[0], l[0], r[0], r[0])
 	}
 	r := *j.rng
 	lc, rc := j.Left.Schema().Field(r.LeftColumn).Name, j.Right.Schema().Field(r.RightColumn).Name
@@ -310,9 +310,9 @@ func (j *StreamJoin) CheckStreaming(mode OutputMode) error {
 		need := JoinOuter(j.Type, side) || (j.Type == LeftSemiJoin && side == 0)
 		if need && !r.Evicts(side) {
 			if side == 0 {
-				return fmt.Errorf("plan: CheckStreaming: %s: the condition bounds %s only from above relative to %s, so a left row could wait forever for a match; add a lower bound such as unix_millis(%s) >= unix_millis(%s) - 10000", what, lc, rc, lc, rc)
+				return fmt.Errorf("plan: CheckStreaming: %s: the condition bounds %s only from above relative to %s, so a left row could wait forever for a match; add a lower bound such as %s >= %s - INTERVAL '10 seconds'", what, lc, rc, lc, rc)
 			}
-			return fmt.Errorf("plan: CheckStreaming: %s: the condition bounds %s only from below relative to %s, so a right row could wait forever for a match; add an upper bound such as unix_millis(%s) <= unix_millis(%s) + 10000", what, lc, rc, lc, rc)
+			return fmt.Errorf("plan: CheckStreaming: %s: the condition bounds %s only from below relative to %s, so a right row could wait forever for a match; add an upper bound such as %s <= %s + INTERVAL '10 seconds'", what, lc, rc, lc, rc)
 		}
 	}
 	return nil
@@ -482,6 +482,24 @@ func (j *StreamJoin) timeOf(n *dnode) (timeExpr, bool) {
 		t.scale, t.num = scale, true
 		return t, true
 	case "+", "-":
+		// A timestamp shifted by an interval: ts - INTERVAL '10 seconds'.
+		if t, ok := j.timeOf(n.args[0]); ok && !t.num {
+			if us, ok := intervalMicros(n.args[1]); ok {
+				if n.op == "-" {
+					us = -us
+				}
+				t.off += us
+				return t, true
+			}
+		}
+		if n.op == "+" {
+			if t, ok := j.timeOf(n.args[1]); ok && !t.num {
+				if us, ok := intervalMicros(n.args[0]); ok {
+					t.off += us
+					return t, true
+				}
+			}
+		}
 		if t, ok := j.timeOf(n.args[0]); ok && t.num {
 			if v, err := strconv.ParseInt(n.args[1].text, 10, 64); err == nil && n.args[1].op == "" {
 				if n.op == "-" {
@@ -501,6 +519,20 @@ func (j *StreamJoin) timeOf(n *dnode) (timeExpr, bool) {
 		}
 	}
 	return timeExpr{}, false
+}
+
+// intervalMicros reads an interval constant as expr displays it,
+// INTERVAL '10 seconds', in microseconds.
+func intervalMicros(n *dnode) (int64, bool) {
+	const pre = "INTERVAL '"
+	if n.op != "" || !strings.HasPrefix(n.text, pre) || !strings.HasSuffix(n.text, "'") {
+		return 0, false
+	}
+	d, err := expr.ParseInterval(n.text[len(pre) : len(n.text)-1])
+	if err != nil {
+		return 0, false
+	}
+	return d.Microseconds(), true
 }
 
 // pairBound is what a term says about one pair of time columns.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sluicehq/sluice/expr"
 )
 
 // Watermark declares Column as the event time of its input's rows and
@@ -65,20 +67,44 @@ func (w *Watermark) String() string {
 	return s
 }
 
-// watermarkColumns returns the event-time columns declared by Watermark
-// nodes at or below n whose names are still columns of n's schema.
+// watermarkColumns returns the event-time columns of n's schema that a
+// Watermark node at or below n declares, with their delays (the smallest
+// when several declare one column). A column keeps its watermark through
+// operators that pass it on, and through a Project that selects or renames
+// it (Select(Col("ts").As("event_time"))); a computed column has none.
 func watermarkColumns(n Node) map[string]time.Duration {
 	out := map[string]time.Duration{}
-	_ = Walk(n, func(m Node) error {
-		if w, ok := m.(*Watermark); ok {
-			if len(n.Schema().FieldIndices(w.Column)) > 0 {
-				if d, seen := out[w.Column]; !seen || w.Delay < d {
-					out[w.Column] = w.Delay
+	add := func(name string, d time.Duration) {
+		if old, seen := out[name]; !seen || d < old {
+			out[name] = d
+		}
+	}
+	switch m := n.(type) {
+	case *Watermark:
+		for name, d := range watermarkColumns(m.Input) {
+			add(name, d)
+		}
+		add(m.Column, m.Delay)
+		return out
+	case *Project:
+		in := watermarkColumns(m.Input)
+		for _, e := range m.Exprs {
+			if name, ok := expr.ColumnRef(e); ok {
+				if d, ok := in[name]; ok {
+					add(e.Name(), d)
 				}
 			}
 		}
-		return nil
-	})
+		return out
+	}
+	schema := n.Schema()
+	for _, c := range n.Children() {
+		for name, d := range watermarkColumns(c) {
+			if len(schema.FieldIndices(name)) > 0 {
+				add(name, d)
+			}
+		}
+	}
 	return out
 }
 
