@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,23 +23,6 @@ import (
 	"github.com/sluicehq/sluice/source/rate"
 	"github.com/sluicehq/sluice/trigger"
 )
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// report adds rows/s and rows/s per core of CPU time.
-func report(b *testing.B, rows int64, wall, cpu time.Duration) {
-	b.ReportMetric(float64(rows)/wall.Seconds(), "rows/s")
-	if cpu > 0 {
-		b.ReportMetric(float64(rows)/cpu.Seconds(), "rows/s/core")
-	}
-	b.ReportMetric(0, "ns/op")
-}
 
 // tickSource offers one new row per batch, up to max batches: every batch
 // has data, and the work per batch is as small as it gets.
@@ -165,7 +145,7 @@ func runRateToParquetOn(b *testing.B, c pqsink.Compression, ckpt, out objstore.S
 	if err != nil {
 		b.Fatal(err)
 	}
-	cpu0, t0 := cpuTime(), time.Now()
+	c0 := startClock()
 	q, err := dataframe.ReadStream(src).
 		Select(dataframe.Col("timestamp"), dataframe.Col("value"),
 			dataframe.Col("value").Mul(dataframe.Lit(int64(7))).Add(dataframe.Lit(int64(3))).As("reading")).
@@ -181,15 +161,14 @@ func runRateToParquetOn(b *testing.B, c pqsink.Compression, ckpt, out objstore.S
 	if err := q.Wait(ctx); err != nil {
 		b.Fatal(err)
 	}
-	wall, cpu := time.Since(t0), cpuTime()-cpu0
-	var rows int64
+	t := c0.since(0)
 	for _, p := range q.RecentProgress() {
-		rows += p.NumInputRows
+		t.rows += p.NumInputRows
 	}
-	if rows < rateRows {
-		b.Fatalf("processed %d rows, want >= %d", rows, rateRows)
+	if t.rows < rateRows {
+		b.Fatalf("processed %d rows, want >= %d", t.rows, rateRows)
 	}
-	report(b, rows, wall, cpu)
+	report(b, t)
 }
 
 // BenchmarkRateToParquetBaseline is the hand-written limit: the same rows
@@ -220,7 +199,7 @@ func runBaseline(b *testing.B, codec compress.Compression) {
 		{Name: "value", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "reading", Type: arrow.PrimitiveTypes.Int64},
 	}, nil)
-	cpu0, t0 := cpuTime(), time.Now()
+	c0 := startClock()
 	start := time.Now().UnixMicro()
 	const batch = 1_000_000
 	for off := int64(0); off < rateRows; off += batch {
@@ -263,7 +242,5 @@ func runBaseline(b *testing.B, codec compress.Compression) {
 		vb.Release()
 		rb.Release()
 	}
-	report(b, rateRows, time.Since(t0), cpuTime()-cpu0)
+	report(b, c0.since(rateRows))
 }
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

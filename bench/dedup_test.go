@@ -4,19 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
-	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/objstore"
-	memsrc "github.com/sluicehq/sluice/source/memory"
-	"github.com/sluicehq/sluice/trigger"
 )
 
 // dedupWorkload is a stream of (ts, key, value) rows in which each of
@@ -35,6 +30,9 @@ type dedupWorkload struct {
 // a batch and across batches.
 var dedup1M = dedupWorkload{name: "keys=1M", rows: 5_000_000, keys: 1_000_000, batchRows: 1_000_000, seed: 11}
 
+// cacheKey names the workload's records in dataCache.
+func (w dedupWorkload) cacheKey() string { return "dedup/" + w.name }
+
 // generate builds the workload's records with mem. The caller owns the
 // records and releases each one.
 func (w dedupWorkload) generate(mem memory.Allocator) []arrow.RecordBatch {
@@ -44,43 +42,9 @@ func (w dedupWorkload) generate(mem memory.Allocator) []arrow.RecordBatch {
 		keys[i] = int64(i) % w.keys
 	}
 	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-	tsType := eventSchema.Field(0).Type.(*arrow.TimestampType)
-	var recs []arrow.RecordBatch
-	for start := int64(0); start < w.rows; start += w.batchRows {
-		n := min(w.batchRows, w.rows-start)
-		tsb := array.NewTimestampBuilder(mem, tsType)
-		kb := array.NewInt64Builder(mem)
-		vb := array.NewInt64Builder(mem)
-		tsb.Reserve(int(n))
-		vb.Reserve(int(n))
-		for i := start; i < start+n; i++ {
-			tsb.UnsafeAppend(arrow.Timestamp(epochUs + i))
-			vb.UnsafeAppend(i)
-		}
-		kb.AppendValues(keys[start:start+n], nil)
-		cols := []arrow.Array{tsb.NewArray(), kb.NewArray(), vb.NewArray()}
-		recs = append(recs, array.NewRecordBatch(eventSchema, cols, n))
-		for _, c := range cols {
-			c.Release()
-		}
-		tsb.Release()
-		kb.Release()
-		vb.Release()
-	}
-	return recs
-}
-
-var dedupCache = map[string][]arrow.RecordBatch{}
-
-// cachedDedupData returns w's records, generated once with the Go
-// allocator; the cache owns them: callers must not release them.
-func cachedDedupData(w dedupWorkload) []arrow.RecordBatch {
-	if recs, ok := dedupCache[w.name]; ok {
-		return recs
-	}
-	recs := w.generate(memory.DefaultAllocator)
-	dedupCache[w.name] = recs
-	return recs
+	return buildEvents(mem, eventSchema, w.rows, w.batchRows, func(i int64) (ts, key, value int64) {
+		return epochUs + i, keys[i], i
+	})
 }
 
 // dedupLoop is the hand-written baseline: a map of the keys seen, and
@@ -101,50 +65,16 @@ func dedupLoop(recs []arrow.RecordBatch) (seen map[int64]struct{}, kept int64) {
 	return seen, kept
 }
 
-// dedupRun is what one run of DropDuplicates("key") through the engine
-// did.
-type dedupRun struct {
-	rows, outRows, keys, stateBytes int64
-	batches                         int
-	wall, cpu                       time.Duration
-}
-
 // runDedupEngine runs ReadStream(...).DropDuplicates("key") in append
 // mode over recs (borrowed), one record per micro-batch, with
-// AvailableNow, into out, and waits for it to finish. The timing covers
-// the query from Start to the end of Wait.
-func runDedupEngine(ctx context.Context, recs []arrow.RecordBatch, mem memory.Allocator, out *keptSink) (dedupRun, error) {
-	src := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+// AvailableNow, into out, and waits for it to finish. Its stateRows are
+// the peak keys in state. The timing covers the query from Start to the
+// end of Wait.
+func runDedupEngine(ctx context.Context, recs []arrow.RecordBatch, mem memory.Allocator, out *countingSink) (queryRun, error) {
+	src := newBatchedSource(eventSchema, recs, mem)
 	defer src.Close()
-	src.Add(recs...)
-	cpu0, t0 := cpuTime(), time.Now()
-	q, err := dataframe.ReadStream(batchedSource{Source: src, rowsPerBatch: recs[0].NumRows()}).
-		DropDuplicates("key").
-		WriteStream(out).
-		Trigger(trigger.AvailableNow()).
-		CheckpointStore(objstore.NewMemory()).
-		Allocator(mem).
-		Engine(engine.New(engine.WithLogger(quiet))).
-		Start(ctx)
-	if err != nil {
-		return dedupRun{}, fmt.Errorf("bench: starting the deduplication: %w", err)
-	}
-	if err := q.Wait(ctx); err != nil {
-		return dedupRun{}, fmt.Errorf("bench: deduplication failed: %w", err)
-	}
-	run := dedupRun{wall: time.Since(t0), cpu: cpuTime() - cpu0}
-	progress := q.RecentProgress()
-	run.batches = len(progress)
-	for _, p := range progress {
-		run.rows += p.NumInputRows
-		if len(p.StateOperators) == 1 && p.StateOperators[0].NumRowsTotal >= run.keys {
-			run.keys, run.stateBytes = p.StateOperators[0].NumRowsTotal, p.StateOperators[0].MemoryUsedBytes
-		}
-	}
-	out.mu.Lock()
-	run.outRows = out.rows
-	out.mu.Unlock()
-	return run, nil
+	df := dataframe.ReadStream(src).DropDuplicates("key")
+	return runQuery(ctx, "deduplication", df, out, "append", objstore.NewMemory(), mem)
 }
 
 // BenchmarkDedup runs ReadStream(...).DropDuplicates("key") over 5M rows
@@ -156,32 +86,20 @@ func BenchmarkDedup(b *testing.B) {
 	w := dedup1M
 	b.Run(w.name, func(b *testing.B) {
 		ctx := context.Background()
-		recs := cachedDedupData(w)
-		var tot dedupRun
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			b.StopTimer()
-			runtime.GC()
-			b.StartTimer()
-			run, err := runDedupEngine(ctx, recs, memory.DefaultAllocator, &keptSink{})
-			b.StopTimer()
-			if err != nil {
-				b.Fatal(err)
+		recs := cachedData(w)
+		tot, last := timedQueries(b, func() (queryRun, error) {
+			return runDedupEngine(ctx, recs, memory.DefaultAllocator, keptSink(nil))
+		}, func(run queryRun) error {
+			if run.rows != w.rows || run.outRows != w.keys || run.stateRows != w.keys {
+				return fmt.Errorf("processed %d rows (want %d), wrote %d (want %d, one per key), %d keys in state (want %d)",
+					run.rows, w.rows, run.outRows, w.keys, run.stateRows, w.keys)
 			}
-			if run.rows != w.rows || run.outRows != w.keys || run.keys != w.keys {
-				b.Fatalf("processed %d rows (want %d), wrote %d (want %d, one per key), %d keys in state (want %d)",
-					run.rows, w.rows, run.outRows, w.keys, run.keys, w.keys)
-			}
-			tot.rows += run.rows
-			tot.wall += run.wall
-			tot.cpu += run.cpu
-			tot.batches, tot.keys, tot.stateBytes = run.batches, run.keys, run.stateBytes
-		}
-		report(b, tot.rows, tot.wall, tot.cpu)
-		b.ReportMetric(float64(tot.stateBytes)/float64(tot.keys), "state-bytes/key")
+			return nil
+		})
+		b.ReportMetric(float64(last.stateMem)/float64(last.stateRows), "state-bytes/key")
 		b.Logf("dedup/%s: %d rows in %d micro-batches, %d kept, %d keys in state using %d bytes; %.0f rows/s, %.0f rows/s/core",
-			w.name, w.rows, tot.batches, w.keys, tot.keys, tot.stateBytes, float64(tot.rows)/tot.wall.Seconds(), float64(tot.rows)/tot.cpu.Seconds())
-		recordSpeed(b, "dedup/"+w.name, "engine", float64(tot.rows)/tot.wall.Seconds(), float64(tot.rows)/tot.cpu.Seconds())
+			w.name, w.rows, last.batches, w.keys, last.stateRows, last.stateMem, tot.rowsPerSec(), tot.rowsPerCore())
+		finish(b, "dedup/"+w.name, "engine", tot)
 	})
 }
 
@@ -191,28 +109,18 @@ func BenchmarkDedup(b *testing.B) {
 func BenchmarkDedupLoop(b *testing.B) {
 	w := dedup1M
 	b.Run(w.name, func(b *testing.B) {
-		recs := cachedDedupData(w)
-		var rows int64
-		var wall, cpu time.Duration
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			b.StopTimer()
-			runtime.GC()
-			b.StartTimer()
-			cpu0, t0 := cpuTime(), time.Now()
-			seen, kept := dedupLoop(recs)
-			wall += time.Since(t0)
-			cpu += cpuTime() - cpu0
-			b.StopTimer()
+		recs := cachedData(w)
+		var seen map[int64]struct{}
+		var kept int64
+		tot := timedLoops(b, w.rows, func() { seen, kept = dedupLoop(recs) }, func() error {
 			if kept != w.keys || int64(len(seen)) != w.keys {
-				b.Fatalf("the loop kept %d rows and saw %d keys, want %d", kept, len(seen), w.keys)
+				return fmt.Errorf("the loop kept %d rows and saw %d keys, want %d", kept, len(seen), w.keys)
 			}
-			rows += w.rows
-		}
-		report(b, rows, wall, cpu)
+			return nil
+		})
 		b.Logf("dedup/%s: loop over the same %d rows: %d keys; %.0f rows/s, %.0f rows/s/core",
-			w.name, w.rows, w.keys, float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
-		recordSpeed(b, "dedup/"+w.name, "loop", float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
+			w.name, w.rows, w.keys, tot.rowsPerSec(), tot.rowsPerCore())
+		finish(b, "dedup/"+w.name, "loop", tot)
 	})
 }
 
@@ -221,15 +129,10 @@ func BenchmarkDedupLoop(b *testing.B) {
 // workload of 20 records whose keys repeat within and across them.
 func TestDedupMatchesLoop(t *testing.T) {
 	w := dedupWorkload{name: "test", rows: 200_000, keys: 30_000, batchRows: 10_000, seed: 5}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	recs := w.generate(mem)
-	defer func() {
-		for _, r := range recs {
-			r.Release()
-		}
-	}()
-	out := &keptSink{first: map[int64]int64{}}
+	mem := checkedAlloc(t)
+	recs := generateFor(t, mem, w)
+	engineFirst := map[int64]int64{}
+	out := keptSink(engineFirst)
 	run, err := runDedupEngine(context.Background(), recs, mem, out)
 	if err != nil {
 		t.Fatal(err)
@@ -237,51 +140,43 @@ func TestDedupMatchesLoop(t *testing.T) {
 	_, kept := dedupLoop(recs)
 	first := map[int64]int64{} // key -> value (row number) of its first row
 	for _, rec := range recs {
-		keys := rec.Column(1).(*array.Int64).Int64Values()
-		vals := rec.Column(2).(*array.Int64).Int64Values()
+		_, keys, vals := eventCols(rec)
 		for i, k := range keys {
 			if _, ok := first[k]; !ok {
 				first[k] = vals[i]
 			}
 		}
 	}
-	if run.rows != w.rows || run.outRows != kept || run.keys != w.keys || run.batches < int(w.rows/w.batchRows) {
+	if run.rows != w.rows || run.outRows != kept || run.stateRows != w.keys || run.batches < int(w.rows/w.batchRows) {
 		t.Fatalf("engine: %d rows in %d batches, wrote %d, %d keys in state; loop kept %d of %d rows, %d keys",
-			run.rows, run.batches, run.outRows, run.keys, kept, w.rows, w.keys)
+			run.rows, run.batches, run.outRows, run.stateRows, kept, w.rows, w.keys)
 	}
-	if len(out.first) != len(first) {
-		t.Fatalf("engine wrote %d distinct keys, want %d", len(out.first), len(first))
+	if len(engineFirst) != len(first) {
+		t.Fatalf("engine wrote %d distinct keys, want %d", len(engineFirst), len(first))
 	}
 	for k, v := range first {
-		if got, ok := out.first[k]; !ok || got != v {
+		if got, ok := engineFirst[k]; !ok || got != v {
 			t.Fatalf("key %d: engine kept row %d (present %v), the first is row %d", k, got, ok, v)
 		}
 	}
 }
 
-// keptSink is a resultSink that, when first is not nil, also records
-// the value of each key's row, failing on a key written twice.
-type keptSink struct {
-	resultSink
-	first map[int64]int64
-}
-
-func (s *keptSink) AddBatch(ctx context.Context, batchID int64, recs []arrow.RecordBatch) error {
-	s.mu.Lock()
-	replay := s.started && batchID <= s.last
-	s.mu.Unlock()
-	if replay || s.first == nil {
-		return s.resultSink.AddBatch(ctx, batchID, recs)
-	}
-	for _, rec := range recs {
-		keys := rec.Column(1).(*array.Int64).Int64Values()
-		vals := rec.Column(2).(*array.Int64).Int64Values()
-		for i, k := range keys {
-			if _, dup := s.first[k]; dup {
-				return fmt.Errorf("bench: key %d written twice", k)
+// keptSink returns a sink that counts the rows written to it and, when
+// first is not nil, records in first the value of each key's row,
+// failing on a key written twice.
+func keptSink(first map[int64]int64) *countingSink {
+	out := &countingSink{}
+	if first != nil {
+		out.fold = func(_ int64, rec arrow.RecordBatch) error {
+			_, keys, vals := eventCols(rec)
+			for i, k := range keys {
+				if _, dup := first[k]; dup {
+					return fmt.Errorf("bench: key %d written twice", k)
+				}
+				first[k] = vals[i]
 			}
-			s.first[k] = vals[i]
+			return nil
 		}
 	}
-	return s.resultSink.AddBatch(ctx, batchID, recs)
+	return out
 }

@@ -6,21 +6,15 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
-	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/objstore"
-	"github.com/sluicehq/sluice/sink"
-	memsrc "github.com/sluicehq/sluice/source/memory"
 	"github.com/sluicehq/sluice/table"
-	"github.com/sluicehq/sluice/trigger"
 )
 
 // The stream-static join workload: a stream of (ts, ad_id, value) rows
@@ -80,28 +74,10 @@ func sjGenerate(w sjWorkload) sjData {
 	ib.Release()
 	sb.Release()
 	r := rand.New(rand.NewPCG(w.seed, 0x5eed))
-	tsType := sjEventSchema.Field(0).Type.(*arrow.TimestampType)
 	span := w.tableRows + w.tableRows/100
-	for start := int64(0); start < w.streamRows; start += w.batchRows {
-		n := min(w.batchRows, w.streamRows-start)
-		tb, kb, vb := array.NewTimestampBuilder(mem, tsType), array.NewInt64Builder(mem), array.NewInt64Builder(mem)
-		tb.Reserve(int(n))
-		kb.Reserve(int(n))
-		vb.Reserve(int(n))
-		for i := start; i < start+n; i++ {
-			tb.UnsafeAppend(arrow.Timestamp(epochUs + i))
-			kb.UnsafeAppend(r.Int64N(span))
-			vb.UnsafeAppend(r.Int64N(valueRange))
-		}
-		cols := []arrow.Array{tb.NewArray(), kb.NewArray(), vb.NewArray()}
-		d.stream = append(d.stream, array.NewRecordBatch(sjEventSchema, cols, n))
-		for _, c := range cols {
-			c.Release()
-		}
-		tb.Release()
-		kb.Release()
-		vb.Release()
-	}
+	d.stream = buildEvents(mem, sjEventSchema, w.streamRows, w.batchRows, func(i int64) (ts, key, value int64) {
+		return epochUs + i, r.Int64N(span), r.Int64N(valueRange)
+	})
 	sjCache[w.name] = d
 	return d
 }
@@ -116,71 +92,40 @@ type sjSum struct {
 
 var sjSeed = maphash.MakeSeed()
 
-// sjSink summarizes the rows written to it (when sum is set) or only
-// counts them; it skips replayed batch ids.
-type sjSink struct {
-	mu      sync.Mutex
-	started bool
-	last    int64
-	sum     bool
-	out     sjSum
-}
-
-var _ sink.Sink = (*sjSink)(nil)
-
-func (s *sjSink) AddBatch(_ context.Context, batchID int64, recs []arrow.RecordBatch) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started && batchID <= s.last {
-		return nil
-	}
-	s.started, s.last = true, batchID
-	for _, rec := range recs {
-		s.out.rows += rec.NumRows()
-		if !s.sum {
-			continue
-		}
-		ids := rec.Column(1).(*array.Int64).Int64Values()
-		vals := rec.Column(2).(*array.Int64).Int64Values()
-		camp := rec.Column(3).(*array.String)
-		for i := range ids {
-			s.out.ids += ids[i]
-			s.out.values += vals[i]
-			s.out.campaigns += maphash.String(sjSeed, camp.Value(i))
+// staticJoinSink returns a sink that counts the rows written to it and,
+// when sum is not nil, folds their ad_id, value and campaign into sum
+// (all but sum.rows, which is the sink's row count).
+func staticJoinSink(sum *sjSum) *countingSink {
+	out := &countingSink{}
+	if sum != nil {
+		out.fold = func(_ int64, rec arrow.RecordBatch) error {
+			_, ids, vals := eventCols(rec)
+			camp := rec.Column(3).(*array.String)
+			for i := range ids {
+				sum.ids += ids[i]
+				sum.values += vals[i]
+				sum.campaigns += maphash.String(sjSeed, camp.Value(i))
+			}
+			return nil
 		}
 	}
-	return nil
+	return out
 }
 
 // runStaticJoinEngine runs the join over d through the engine with
-// AvailableNow, one stream record per micro-batch, and returns what the
-// sink saw with the wall and CPU time from Start to the end of Wait (the
-// table is loaded and built in the first batch, inside the timing).
-func runStaticJoinEngine(ctx context.Context, d sjData, out *sjSink) (wall, cpu time.Duration, batches int, err error) {
+// AvailableNow, one stream record per micro-batch, into out, and waits for
+// it to finish. The timing covers the query from Start to the end of Wait
+// (the table is loaded and built in the first batch, inside the timing).
+func runStaticJoinEngine(ctx context.Context, d sjData, out *countingSink) (queryRun, error) {
 	tbl, err := table.FromRecords(sjAdSchema, d.table)
 	if err != nil {
-		return 0, 0, 0, err
+		return queryRun{}, err
 	}
 	defer tbl.Release()
-	src := memsrc.New(sjEventSchema)
+	src := newBatchedSource(sjEventSchema, d.stream, memory.DefaultAllocator)
 	defer src.Close()
-	src.Add(d.stream...)
-	cpu0, t0 := cpuTime(), time.Now()
-	q, err := dataframe.ReadStream(batchedSource{Source: src, rowsPerBatch: d.stream[0].NumRows()}).
-		JoinStatic(tbl, []string{"ad_id"}, "inner").
-		WriteStream(out).
-		OutputMode("append").
-		Trigger(trigger.AvailableNow()).
-		CheckpointStore(objstore.NewMemory()).
-		Engine(engine.New(engine.WithLogger(quiet))).
-		Start(ctx)
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("bench: starting the stream-static join: %w", err)
-	}
-	if err := q.Wait(ctx); err != nil {
-		return 0, 0, 0, fmt.Errorf("bench: the stream-static join failed: %w", err)
-	}
-	return time.Since(t0), cpuTime() - cpu0, len(q.RecentProgress()), nil
+	df := dataframe.ReadStream(src).JoinStatic(tbl, []string{"ad_id"}, "inner")
+	return runQuery(ctx, "stream-static join", df, out, "append", objstore.NewMemory(), memory.DefaultAllocator)
 }
 
 // staticJoinLoop is the hand-written baseline: a map from ad_id to table
@@ -205,9 +150,7 @@ func staticJoinLoop(d sjData, summarize bool) sjSum {
 		data  []byte
 	)
 	for _, rec := range d.stream {
-		ts := rec.Column(0).(*array.Timestamp).Values()
-		keys := rec.Column(1).(*array.Int64).Int64Values()
-		vals := rec.Column(2).(*array.Int64).Int64Values()
+		ts, keys, vals := eventCols(rec)
 		ots, oids, ovals, offs, data = ots[:0], oids[:0], ovals[:0], append(offs[:0], 0), data[:0]
 		for i, k := range keys {
 			r, ok := m[k]
@@ -240,31 +183,19 @@ func staticJoinLoop(d sjData, summarize bool) sjSum {
 func BenchmarkStaticJoin(b *testing.B) {
 	ctx := context.Background()
 	d := sjGenerate(sjBench)
-	var rows int64
-	var wall, cpu time.Duration
-	var batches int
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		runtime.GC()
-		b.StartTimer()
-		out := &sjSink{}
-		w, c, n, err := runStaticJoinEngine(ctx, d, out)
-		b.StopTimer()
-		if err != nil {
-			b.Fatal(err)
+	tot, last := timedQueries(b, func() (queryRun, error) {
+		return runStaticJoinEngine(ctx, d, staticJoinSink(nil))
+	}, func(run queryRun) error {
+		if run.rows != sjBench.streamRows {
+			return fmt.Errorf("the join read %d stream rows, want %d", run.rows, sjBench.streamRows)
 		}
-		if out.out.rows < sjBench.streamRows*95/100 || out.out.rows > sjBench.streamRows {
-			b.Fatalf("the join wrote %d rows for %d stream rows, want about 99%%", out.out.rows, sjBench.streamRows)
+		if run.outRows < sjBench.streamRows*95/100 || run.outRows > sjBench.streamRows {
+			return fmt.Errorf("the join wrote %d rows for %d stream rows, want about 99%%", run.outRows, sjBench.streamRows)
 		}
-		rows += sjBench.streamRows
-		wall += w
-		cpu += c
-		batches = n
-	}
-	report(b, rows, wall, cpu)
-	b.Logf("%s: %d micro-batches; %.0f rows/s, %.0f rows/s/core", sjBench.name, batches, float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
-	recordSpeed(b, "staticjoin/"+sjBench.name, "engine", float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
+		return nil
+	})
+	b.Logf("%s: %d micro-batches; %.0f rows/s, %.0f rows/s/core", sjBench.name, last.batches, tot.rowsPerSec(), tot.rowsPerCore())
+	finish(b, "staticjoin/"+sjBench.name, "engine", tot)
 }
 
 // BenchmarkStaticJoinLoop is the limit BenchmarkStaticJoin is measured
@@ -272,25 +203,15 @@ func BenchmarkStaticJoin(b *testing.B) {
 // over the same arrays.
 func BenchmarkStaticJoinLoop(b *testing.B) {
 	d := sjGenerate(sjBench)
-	var rows int64
-	var wall, cpu time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		runtime.GC()
-		b.StartTimer()
-		cpu0, t0 := cpuTime(), time.Now()
-		out := staticJoinLoop(d, false)
-		wall += time.Since(t0)
-		cpu += cpuTime() - cpu0
+	var out sjSum
+	tot := timedLoops(b, sjBench.streamRows, func() { out = staticJoinLoop(d, false) }, func() error {
 		if out.rows < sjBench.streamRows*95/100 {
-			b.Fatalf("the loop joined %d rows for %d stream rows, want about 99%%", out.rows, sjBench.streamRows)
+			return fmt.Errorf("the loop joined %d rows for %d stream rows, want about 99%%", out.rows, sjBench.streamRows)
 		}
-		rows += sjBench.streamRows
-	}
-	report(b, rows, wall, cpu)
-	b.Logf("%s: loop; %.0f rows/s, %.0f rows/s/core", sjBench.name, float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
-	recordSpeed(b, "staticjoin/"+sjBench.name, "loop", float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
+		return nil
+	})
+	b.Logf("%s: loop; %.0f rows/s, %.0f rows/s/core", sjBench.name, tot.rowsPerSec(), tot.rowsPerCore())
+	finish(b, "staticjoin/"+sjBench.name, "loop", tot)
 }
 
 // TestStaticJoinMatchesLoop checks that the engine's join in the
@@ -298,13 +219,15 @@ func BenchmarkStaticJoinLoop(b *testing.B) {
 func TestStaticJoinMatchesLoop(t *testing.T) {
 	w := sjWorkload{name: "test", tableRows: 20_000, streamRows: 100_000, batchRows: 10_000, seed: 3}
 	d := sjGenerate(w)
-	out := &sjSink{sum: true}
-	if _, _, _, err := runStaticJoinEngine(context.Background(), d, out); err != nil {
+	var got sjSum
+	run, err := runStaticJoinEngine(context.Background(), d, staticJoinSink(&got))
+	if err != nil {
 		t.Fatal(err)
 	}
+	got.rows = run.outRows
 	want := staticJoinLoop(d, true)
-	if out.out != want {
-		t.Fatalf("engine wrote %+v, the loop computed %+v", out.out, want)
+	if got != want {
+		t.Fatalf("engine wrote %+v, the loop computed %+v", got, want)
 	}
 	if want.rows < w.streamRows*95/100 {
 		t.Fatalf("only %d of %d rows matched", want.rows, w.streamRows)

@@ -3,20 +3,14 @@ package bench
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
-	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/objstore"
-	memsrc "github.com/sluicehq/sluice/source/memory"
-	"github.com/sluicehq/sluice/trigger"
 )
 
 // The stream-stream join workload: two streams of (ts, key, value) rows,
@@ -44,34 +38,20 @@ var (
 func BenchmarkStreamJoin(b *testing.B) {
 	ctx := context.Background()
 	left, right := cachedData(sjLeft), cachedData(sjRight)
-	var rows int64
-	var wall, cpu time.Duration
-	var last sjRun
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		runtime.GC()
-		b.StartTimer()
-		run, err := runStreamJoin(ctx, left, right, objstore.NewMemory(), memory.DefaultAllocator)
-		b.StopTimer()
-		if err != nil {
-			b.Fatal(err)
-		}
+	tot, last := timedQueries(b, func() (queryRun, error) {
+		return runStreamJoin(ctx, left, right, objstore.NewMemory(), memory.DefaultAllocator)
+	}, func(run queryRun) error {
 		if want := sjLeft.rows + sjRight.rows; run.rows != want || run.dropped != 0 || run.outRows == 0 {
-			b.Fatalf("the join read %d rows (want %d), dropped %d as late (want 0) and wrote %d", run.rows, want, run.dropped, run.outRows)
+			return fmt.Errorf("the join read %d rows (want %d), dropped %d as late (want 0) and wrote %d", run.rows, want, run.dropped, run.outRows)
 		}
-		rows += run.rows
-		wall += run.wall
-		cpu += run.cpu
-		last = run
-	}
-	report(b, rows, wall, cpu)
+		return nil
+	})
 	b.ReportMetric(float64(last.outRows), "joined-rows")
-	b.ReportMetric(float64(last.peakState), "peak-state-rows")
+	b.ReportMetric(float64(last.stateRows), "peak-state-rows")
 	b.Logf("stream-stream join: %d+%d rows in %d micro-batches, %d joined rows, peak %d rows in state (%d bytes of index), %d evicted; %.0f rows/s, %.0f rows/s/core",
-		sjLeft.rows, sjRight.rows, last.batches, last.outRows, last.peakState, last.indexBytes, last.removed,
-		float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
-	recordSpeed(b, "streamjoin", "engine", float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
+		sjLeft.rows, sjRight.rows, last.batches, last.outRows, last.stateRows, last.stateMem, last.removed,
+		tot.rowsPerSec(), tot.rowsPerCore())
+	finish(b, "streamjoin", "engine", tot)
 }
 
 // BenchmarkStreamJoinLoop is the hand-written baseline: the same
@@ -79,86 +59,32 @@ func BenchmarkStreamJoin(b *testing.B) {
 // rows of each side, eviction by the same watermark, counting the pairs.
 func BenchmarkStreamJoinLoop(b *testing.B) {
 	left, right := cachedData(sjLeft), cachedData(sjRight)
-	var rows int64
-	var wall, cpu time.Duration
 	var pairs int64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		runtime.GC()
-		b.StartTimer()
-		cpu0, t0 := cpuTime(), time.Now()
-		pairs = streamJoinLoop(left, right)
-		wall += time.Since(t0)
-		cpu += cpuTime() - cpu0
-		rows += sjLeft.rows + sjRight.rows
-	}
-	report(b, rows, wall, cpu)
+	tot := timedLoops(b, sjLeft.rows+sjRight.rows, func() { pairs = streamJoinLoop(left, right) }, func() error { return nil })
 	b.ReportMetric(float64(pairs), "joined-rows")
-	b.Logf("loop: %d joined rows; %.0f rows/s, %.0f rows/s/core", pairs, float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
-	recordSpeed(b, "streamjoin", "loop", float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
-}
-
-// sjRun is what one run of the join through the engine did.
-type sjRun struct {
-	rows, outRows, dropped, removed int64
-	peakState, indexBytes           int64
-	batches                         int
-	wall, cpu                       time.Duration
+	b.Logf("loop: %d joined rows; %.0f rows/s, %.0f rows/s/core", pairs, tot.rowsPerSec(), tot.rowsPerCore())
+	finish(b, "streamjoin", "loop", tot)
 }
 
 // runStreamJoin joins left and right (borrowed: the sources retain their
 // own references) through the engine and waits for the query to finish.
-func runStreamJoin(ctx context.Context, left, right []arrow.RecordBatch, ckpt objstore.Store, mem memory.Allocator) (sjRun, error) {
-	ls := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+// Its stateRows are the peak rows in state and stateMem the bytes of the
+// index at the peak.
+func runStreamJoin(ctx context.Context, left, right []arrow.RecordBatch, ckpt objstore.Store, mem memory.Allocator) (queryRun, error) {
+	ls := newBatchedSource(eventSchema, left, mem)
 	defer ls.Close()
-	ls.Add(left...)
-	rs := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+	rs := newBatchedSource(eventSchema, right, mem)
 	defer rs.Close()
-	rs.Add(right...)
-	side := func(src *memsrc.Source, p string, n int64) *dataframe.DataFrame {
-		return dataframe.ReadStream(batchedSource{Source: src, rowsPerBatch: n}).
+	side := func(src batchedSource, p string) *dataframe.DataFrame {
+		return dataframe.ReadStream(src).
 			Select(dataframe.Col("ts").As(p+"ts"), dataframe.Col("key").As(p+"k"), dataframe.Col("value").As(p+"v")).
 			WithWatermark(p+"ts", "5 seconds")
 	}
 	um := func(c string) expr.Expr { return expr.Call("unix_micros", dataframe.Col(c)) }
 	cond := expr.And(dataframe.Col("lk").Eq(dataframe.Col("rk")),
 		um("lts").Between(um("rts").Sub(dataframe.Lit(int64(sjRangeUs))), um("rts").Add(dataframe.Lit(int64(sjRangeUs)))))
-	out := &resultSink{}
-	cpu0, t0 := cpuTime(), time.Now()
-	q, err := side(ls, "l", left[0].NumRows()).Join(side(rs, "r", right[0].NumRows()), cond, "inner").
-		WriteStream(out).
-		OutputMode("append").
-		Trigger(trigger.AvailableNow()).
-		CheckpointStore(ckpt).
-		Allocator(mem).
-		Engine(engine.New(engine.WithLogger(quiet))).
-		Start(ctx)
-	if err != nil {
-		return sjRun{}, fmt.Errorf("bench: starting the stream-stream join: %w", err)
-	}
-	if err := q.Wait(ctx); err != nil {
-		return sjRun{}, fmt.Errorf("bench: stream-stream join failed: %w", err)
-	}
-	run := sjRun{wall: time.Since(t0), cpu: cpuTime() - cpu0}
-	progress := q.RecentProgress()
-	run.batches = len(progress)
-	for _, p := range progress {
-		run.rows += p.NumInputRows
-		if len(p.StateOperators) == 0 {
-			continue
-		}
-		so := p.StateOperators[0]
-		run.removed += so.NumRowsRemoved
-		run.dropped += so.NumRowsDroppedByWatermark
-		if so.NumRowsTotal >= run.peakState {
-			run.peakState, run.indexBytes = so.NumRowsTotal, so.MemoryUsedBytes
-		}
-	}
-	out.mu.Lock()
-	run.outRows = out.rows
-	out.mu.Unlock()
-	return run, nil
+	df := side(ls, "l").Join(side(rs, "r"), cond, "inner")
+	return runQuery(ctx, "stream-stream join", df, &countingSink{}, "append", ckpt, mem)
 }
 
 // sjKept is a row the loop keeps: its event time and value.
@@ -177,9 +103,7 @@ func streamJoinLoop(left, right []arrow.RecordBatch) int64 {
 	wm := int64(0)
 	for b := range left {
 		for side, rec := range []arrow.RecordBatch{left[b], right[b]} {
-			ts := rec.Column(0).(*array.Timestamp).Values()
-			keys := rec.Column(1).(*array.Int64).Int64Values()
-			vals := rec.Column(2).(*array.Int64).Int64Values()
+			ts, keys, vals := eventCols(rec)
 			mine, other := kept[side], kept[1-side]
 			for i, t := range ts {
 				t := int64(t)
@@ -223,16 +147,10 @@ func streamJoinLoop(left, right []arrow.RecordBatch) int64 {
 // benchmark writes as many rows as the loop baseline counts, on a smaller
 // workload long enough for the watermark to evict rows.
 func TestStreamJoinMatchesLoop(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
+	mem := checkedAlloc(t)
 	l := workload{name: "test/streamjoin/left", rows: 60_000, keys: 2_000, rowsPerSec: 2_000, batchRows: 5_000, startUs: epochUs, seed: 3}
 	r := workload{name: "test/streamjoin/right", rows: 60_000, keys: 2_000, rowsPerSec: 2_000, batchRows: 5_000, startUs: epochUs, seed: 4}
-	left, right := l.generate(mem), r.generate(mem)
-	defer func() {
-		for _, rec := range append(left, right...) {
-			rec.Release()
-		}
-	}()
+	left, right := generateFor(t, mem, l), generateFor(t, mem, r)
 	run, err := runStreamJoin(context.Background(), left, right, objstore.NewMemory(), mem)
 	if err != nil {
 		t.Fatal(err)

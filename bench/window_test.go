@@ -2,9 +2,9 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -79,44 +79,31 @@ func BenchmarkSlidingWindowLoop(b *testing.B) {
 func benchEngine(b *testing.B, name string, w workload, shape windowShape, onDir bool) {
 	ctx := context.Background()
 	recs := cachedData(w)
-	var tot engineRun
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
+	tot, last := timedQueries(b, func() (queryRun, error) {
 		var ckpt objstore.Store = objstore.NewMemory()
 		if onDir {
 			d, err := objstore.NewDir(b.TempDir())
 			if err != nil {
-				b.Fatal(err)
+				return queryRun{}, err
 			}
 			ckpt = d
 		}
-		runtime.GC()
-		b.StartTimer()
-		run, err := runEngine(ctx, recs, shape, ckpt, memory.DefaultAllocator, &resultSink{})
-		b.StopTimer()
-		if err != nil {
-			b.Fatal(err)
+		return runEngine(ctx, recs, shape, ckpt, memory.DefaultAllocator, windowSink(nil))
+	}, func(run queryRun) error {
+		if run.rows != w.rows || run.dropped != 0 || run.stateRows == 0 {
+			return fmt.Errorf("%s: processed %d rows (want %d), dropped %d as late (want 0), %d groups in state", name, run.rows, w.rows, run.dropped, run.stateRows)
 		}
-		if run.rows != w.rows || run.dropped != 0 || run.groups == 0 {
-			b.Fatalf("%s: processed %d rows (want %d), dropped %d as late (want 0), %d groups in state", name, run.rows, w.rows, run.dropped, run.groups)
-		}
-		tot.rows += run.rows
-		tot.wall += run.wall
-		tot.cpu += run.cpu
-		tot.batches, tot.outRows, tot.groups, tot.stateBytes, tot.removed = run.batches, run.outRows, run.groups, run.stateBytes, run.removed
-	}
-	report(b, tot.rows, tot.wall, tot.cpu)
-	b.ReportMetric(float64(tot.stateBytes)/float64(tot.groups), "state-bytes/key")
-	b.ReportMetric(float64(tot.groups), "groups")
+		return nil
+	})
+	b.ReportMetric(float64(last.stateMem)/float64(last.stateRows), "state-bytes/key")
+	b.ReportMetric(float64(last.stateRows), "groups")
 	where := "in memory (objstore.NewMemory)"
 	if onDir {
 		where = "in a temporary directory (objstore.NewDir)"
 	}
 	b.Logf("%s: checkpoint %s; %d rows in %d micro-batches, %d update rows written, peak %d groups in state using %d bytes, %d groups evicted; %.0f rows/s, %.0f rows/s/core",
-		name, where, w.rows, tot.batches, tot.outRows, tot.groups, tot.stateBytes, tot.removed,
-		float64(tot.rows)/tot.wall.Seconds(), float64(tot.rows)/tot.cpu.Seconds())
-	recordSpeed(b, name, "engine", float64(tot.rows)/tot.wall.Seconds(), float64(tot.rows)/tot.cpu.Seconds())
+		name, where, w.rows, last.batches, last.outRows, last.stateRows, last.stateMem, last.removed, tot.rowsPerSec(), tot.rowsPerCore())
+	finish(b, name, "engine", tot)
 }
 
 // benchLoop runs the loop baseline over w's records b.N times and reports
@@ -124,20 +111,12 @@ func benchEngine(b *testing.B, name string, w workload, shape windowShape, onDir
 // group) and groups.
 func benchLoop(b *testing.B, name string, w workload, shape windowShape) {
 	recs := cachedData(w)
-	var rows, groups, heap int64
-	var wall, cpu time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		runtime.GC()
+	var groups, heap int64
+	tot := timedRuns(b, func() tally {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		b.StartTimer()
-		cpu0 := cpuTime()
-		t0 := time.Now()
-		m := runLoop(recs, shape)
-		wall += time.Since(t0)
-		cpu += cpuTime() - cpu0
+		var m map[groupKey]*cell
+		t := measure(w.rows, func() { m = runLoop(recs, shape) })
 		b.StopTimer()
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -150,14 +129,13 @@ func benchLoop(b *testing.B, name string, w workload, shape windowShape) {
 			b.Fatalf("%s: the loop counted %d row-windows, want %d", name, counted, want)
 		}
 		runtime.KeepAlive(m)
-		rows += w.rows
-	}
-	report(b, rows, wall, cpu)
+		return t
+	})
 	b.ReportMetric(float64(heap)/float64(groups), "bytes/key")
 	b.ReportMetric(float64(groups), "groups")
 	b.Logf("%s: loop over the same %d rows: %d groups (never evicted), %d bytes of heap; %.0f rows/s, %.0f rows/s/core",
-		name, w.rows, groups, heap, float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
-	recordSpeed(b, name, "loop", float64(rows)/wall.Seconds(), float64(rows)/cpu.Seconds())
+		name, w.rows, groups, heap, tot.rowsPerSec(), tot.rowsPerCore())
+	finish(b, name, "loop", tot)
 }
 
 // TestWindowAggMatchesLoop checks that the engine's aggregation in the
@@ -173,15 +151,10 @@ func TestWindowAggMatchesLoop(t *testing.T) {
 		shape windowShape
 	}{{"tumbling", tumbling10s}, {"sliding", sliding10s}} {
 		t.Run(c.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			recs := w.generate(mem)
-			defer func() {
-				for _, r := range recs {
-					r.Release()
-				}
-			}()
-			out := &resultSink{latest: map[groupKey]cell{}}
+			mem := checkedAlloc(t)
+			recs := generateFor(t, mem, w)
+			latest := map[groupKey]cell{}
+			out := windowSink(latest)
 			run, err := runEngine(context.Background(), recs, c.shape, objstore.NewMemory(), mem, out)
 			if err != nil {
 				t.Fatal(err)
@@ -203,12 +176,12 @@ func TestWindowAggMatchesLoop(t *testing.T) {
 			if perRow := c.shape.sizeUs / c.shape.slideUs; counted != w.rows*perRow {
 				t.Fatalf("the loop counted %d row-windows, want %d rows x %d windows", counted, w.rows, perRow)
 			}
-			if len(out.latest) != len(want) {
-				t.Errorf("engine wrote %d groups, loop has %d", len(out.latest), len(want))
+			if len(latest) != len(want) {
+				t.Errorf("engine wrote %d groups, loop has %d", len(latest), len(want))
 			}
 			bad := 0
 			for k, v := range want {
-				got, ok := out.latest[k]
+				got, ok := latest[k]
 				if !ok || got != *v {
 					if bad++; bad <= 5 {
 						t.Errorf("group (window start %d, key %d): engine %+v (present %v), loop %+v", k[0], k[1], got, ok, *v)
