@@ -46,50 +46,25 @@ func codecOf[T any]() (codec[T], error) {
 	var zero T
 	switch any(zero).(type) {
 	case int64:
-		return codec[T]{
-			enc: func(dst []byte, v *T) []byte {
-				return binary.LittleEndian.AppendUint64(dst, uint64(*any(v).(*int64)))
-			},
-			dec: func(src []byte, v *T) ([]byte, error) {
-				if len(src) < 8 {
-					return nil, errShort
-				}
-				*any(v).(*int64) = int64(binary.LittleEndian.Uint64(src))
-				return src[8:], nil
-			},
-			desc: "int64",
-		}, nil
+		return directCodec[T]("int64",
+			func(dst []byte, v int64) []byte { return appendU64(dst, uint64(v)) },
+			func(src []byte) (int64, []byte, error) {
+				b, rest, err := readU64(src)
+				return int64(b), rest, err
+			}), nil
 	case float64:
-		return codec[T]{
-			enc: func(dst []byte, v *T) []byte {
-				return binary.LittleEndian.AppendUint64(dst, math.Float64bits(*any(v).(*float64)))
-			},
-			dec: func(src []byte, v *T) ([]byte, error) {
-				if len(src) < 8 {
-					return nil, errShort
-				}
-				*any(v).(*float64) = math.Float64frombits(binary.LittleEndian.Uint64(src))
-				return src[8:], nil
-			},
-			desc: "float64",
-		}, nil
+		return directCodec[T]("float64",
+			func(dst []byte, v float64) []byte { return appendU64(dst, math.Float64bits(v)) },
+			func(src []byte) (float64, []byte, error) {
+				b, rest, err := readU64(src)
+				return math.Float64frombits(b), rest, err
+			}), nil
 	case string:
-		return codec[T]{
-			enc: func(dst []byte, v *T) []byte {
-				s := *any(v).(*string)
-				dst = binary.AppendUvarint(dst, uint64(len(s)))
-				return append(dst, s...)
-			},
-			dec: func(src []byte, v *T) ([]byte, error) {
+		return directCodec[T]("string", appendLenBytes[string],
+			func(src []byte) (string, []byte, error) {
 				b, rest, err := readBytes(src)
-				if err != nil {
-					return nil, err
-				}
-				*any(v).(*string) = string(b)
-				return rest, nil
-			},
-			desc: "string",
-		}, nil
+				return string(b), rest, err
+			}), nil
 	}
 	t := reflect.TypeFor[T]()
 	rc, err := reflectCodec(t, t.String(), map[reflect.Type]bool{})
@@ -103,6 +78,23 @@ func codecOf[T any]() (codec[T], error) {
 	}, nil
 }
 
+// directCodec is the codec of T, which is U, without reflection: enc
+// appends a value, dec reads one and returns the rest.
+func directCodec[T, U any](desc string, enc func(dst []byte, v U) []byte, dec func(src []byte) (U, []byte, error)) codec[T] {
+	return codec[T]{
+		enc: func(dst []byte, v *T) []byte { return enc(dst, *any(v).(*U)) },
+		dec: func(src []byte, v *T) ([]byte, error) {
+			u, rest, err := dec(src)
+			if err != nil {
+				return nil, err
+			}
+			*any(v).(*U) = u
+			return rest, nil
+		},
+		desc: desc,
+	}
+}
+
 // rcodec encodes values of one type through reflection. dec sets v, which
 // is settable.
 type rcodec struct {
@@ -112,12 +104,62 @@ type rcodec struct {
 
 var timeType = reflect.TypeFor[time.Time]()
 
+// appendU64 appends b little-endian.
+func appendU64(dst []byte, b uint64) []byte { return binary.LittleEndian.AppendUint64(dst, b) }
+
+// readU64 reads a little-endian uint64.
+func readU64(src []byte) (uint64, []byte, error) {
+	if len(src) < 8 {
+		return 0, nil, errShort
+	}
+	return binary.LittleEndian.Uint64(src), src[8:], nil
+}
+
+// appendLenBytes appends the uvarint length of b, then b.
+func appendLenBytes[S string | []byte](dst []byte, b S) []byte {
+	return append(binary.AppendUvarint(dst, uint64(len(b))), b...)
+}
+
+// readBytes reads what appendLenBytes wrote; b is src's memory.
 func readBytes(src []byte) (b, rest []byte, err error) {
 	n, sz := binary.Uvarint(src)
 	if sz <= 0 || uint64(len(src)-sz) < n {
 		return nil, nil, errShort
 	}
 	return src[sz : sz+int(n)], src[sz+int(n):], nil
+}
+
+// readCount reads the uvarint count of a slice's or map's elements,
+// refusing one larger than what is left (each element takes a byte at
+// least).
+func readCount(src []byte) (int, []byte, error) {
+	n, sz := binary.Uvarint(src)
+	if sz <= 0 || n > uint64(len(src)) {
+		return 0, nil, errShort
+	}
+	return int(n), src[sz:], nil
+}
+
+// nullable is the codec of a pointer, slice or map: a presence byte, 0
+// for nil, or 1 followed by what enc writes. dec reads after a 1 and
+// sets v; a 0 sets v to nil.
+func nullable(enc func(dst []byte, v reflect.Value) []byte, dec func(src []byte, v reflect.Value) ([]byte, error)) rcodec {
+	return rcodec{
+		enc: func(dst []byte, v reflect.Value) []byte {
+			if v.IsNil() {
+				return append(dst, 0)
+			}
+			return enc(append(dst, 1), v)
+		},
+		dec: func(src []byte, v reflect.Value) ([]byte, error) {
+			ok, rest, err := readPresence(src)
+			if err != nil || !ok {
+				v.SetZero()
+				return rest, err
+			}
+			return dec(rest, v)
+		},
+	}
 }
 
 func readPresence(src []byte) (bool, []byte, error) {
@@ -161,14 +203,15 @@ func reflectCodec(t reflect.Type, path string, visiting map[reflect.Type]bool) (
 	if t == timeType {
 		return rcodec{
 			enc: func(dst []byte, v reflect.Value) []byte {
-				return binary.LittleEndian.AppendUint64(dst, uint64(v.Interface().(time.Time).UnixMicro()))
+				return appendU64(dst, uint64(v.Interface().(time.Time).UnixMicro()))
 			},
 			dec: func(src []byte, v reflect.Value) ([]byte, error) {
-				if len(src) < 8 {
-					return nil, errShort
+				b, rest, err := readU64(src)
+				if err != nil {
+					return nil, err
 				}
-				v.Set(reflect.ValueOf(time.UnixMicro(int64(binary.LittleEndian.Uint64(src))).UTC()))
-				return src[8:], nil
+				v.Set(reflect.ValueOf(time.UnixMicro(int64(b)).UTC()))
+				return rest, nil
 			},
 		}, nil
 	}
@@ -217,9 +260,7 @@ func reflectCodec(t reflect.Type, path string, visiting map[reflect.Type]bool) (
 	case reflect.String:
 		return rcodec{
 			enc: func(dst []byte, v reflect.Value) []byte {
-				s := v.String()
-				dst = binary.AppendUvarint(dst, uint64(len(s)))
-				return append(dst, s...)
+				return appendLenBytes(dst, v.String())
 			},
 			dec: func(src []byte, v reflect.Value) ([]byte, error) {
 				b, rest, err := readBytes(src)
@@ -235,43 +276,20 @@ func reflectCodec(t reflect.Type, path string, visiting map[reflect.Type]bool) (
 		if err != nil {
 			return rcodec{}, err
 		}
-		return rcodec{
-			enc: func(dst []byte, v reflect.Value) []byte {
-				if v.IsNil() {
-					return append(dst, 0)
-				}
-				return ec.enc(append(dst, 1), v.Elem())
-			},
-			dec: func(src []byte, v reflect.Value) ([]byte, error) {
-				ok, rest, err := readPresence(src)
-				if err != nil || !ok {
-					v.SetZero()
-					return rest, err
-				}
+		return nullable(
+			func(dst []byte, v reflect.Value) []byte { return ec.enc(dst, v.Elem()) },
+			func(src []byte, v reflect.Value) ([]byte, error) {
 				p := reflect.New(t.Elem())
-				rest, err = ec.dec(rest, p.Elem())
+				rest, err := ec.dec(src, p.Elem())
 				v.Set(p)
 				return rest, err
-			},
-		}, nil
+			}), nil
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
-			return rcodec{
-				enc: func(dst []byte, v reflect.Value) []byte {
-					if v.IsNil() {
-						return append(dst, 0)
-					}
-					b := v.Bytes()
-					dst = binary.AppendUvarint(append(dst, 1), uint64(len(b)))
-					return append(dst, b...)
-				},
-				dec: func(src []byte, v reflect.Value) ([]byte, error) {
-					ok, rest, err := readPresence(src)
-					if err != nil || !ok {
-						v.SetZero()
-						return rest, err
-					}
-					b, rest, err := readBytes(rest)
+			return nullable(
+				func(dst []byte, v reflect.Value) []byte { return appendLenBytes(dst, v.Bytes()) },
+				func(src []byte, v reflect.Value) ([]byte, error) {
+					b, rest, err := readBytes(src)
 					if err != nil {
 						return nil, err
 					}
@@ -279,45 +297,34 @@ func reflectCodec(t reflect.Type, path string, visiting map[reflect.Type]bool) (
 					reflect.Copy(out, reflect.ValueOf(b))
 					v.Set(out)
 					return rest, nil
-				},
-			}, nil
+				}), nil
 		}
 		ec, err := reflectCodec(t.Elem(), path+"[]", visiting)
 		if err != nil {
 			return rcodec{}, err
 		}
-		return rcodec{
-			enc: func(dst []byte, v reflect.Value) []byte {
-				if v.IsNil() {
-					return append(dst, 0)
-				}
-				dst = binary.AppendUvarint(append(dst, 1), uint64(v.Len()))
+		return nullable(
+			func(dst []byte, v reflect.Value) []byte {
+				dst = binary.AppendUvarint(dst, uint64(v.Len()))
 				for i := 0; i < v.Len(); i++ {
 					dst = ec.enc(dst, v.Index(i))
 				}
 				return dst
 			},
-			dec: func(src []byte, v reflect.Value) ([]byte, error) {
-				ok, rest, err := readPresence(src)
-				if err != nil || !ok {
-					v.SetZero()
-					return rest, err
+			func(src []byte, v reflect.Value) ([]byte, error) {
+				n, rest, err := readCount(src)
+				if err != nil {
+					return nil, err
 				}
-				n, sz := binary.Uvarint(rest)
-				if sz <= 0 || n > uint64(len(rest)) {
-					return nil, errShort
-				}
-				rest = rest[sz:]
-				out := reflect.MakeSlice(t, int(n), int(n))
-				for i := 0; i < int(n); i++ {
+				out := reflect.MakeSlice(t, n, n)
+				for i := 0; i < n; i++ {
 					if rest, err = ec.dec(rest, out.Index(i)); err != nil {
 						return nil, err
 					}
 				}
 				v.Set(out)
 				return rest, nil
-			},
-		}, nil
+			}), nil
 	case reflect.Map:
 		kc, err := reflectCodec(t.Key(), path+"[key]", visiting)
 		if err != nil {
@@ -327,11 +334,8 @@ func reflectCodec(t reflect.Type, path string, visiting map[reflect.Type]bool) (
 		if err != nil {
 			return rcodec{}, err
 		}
-		return rcodec{
-			enc: func(dst []byte, v reflect.Value) []byte {
-				if v.IsNil() {
-					return append(dst, 0)
-				}
+		return nullable(
+			func(dst []byte, v reflect.Value) []byte {
 				type kv struct{ k, v []byte }
 				ents := make([]kv, 0, v.Len())
 				it := v.MapRange()
@@ -339,25 +343,19 @@ func reflectCodec(t reflect.Type, path string, visiting map[reflect.Type]bool) (
 					ents = append(ents, kv{kc.enc(nil, it.Key()), vc.enc(nil, it.Value())})
 				}
 				slices.SortFunc(ents, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
-				dst = binary.AppendUvarint(append(dst, 1), uint64(len(ents)))
+				dst = binary.AppendUvarint(dst, uint64(len(ents)))
 				for _, e := range ents {
 					dst = append(append(dst, e.k...), e.v...)
 				}
 				return dst
 			},
-			dec: func(src []byte, v reflect.Value) ([]byte, error) {
-				ok, rest, err := readPresence(src)
-				if err != nil || !ok {
-					v.SetZero()
-					return rest, err
+			func(src []byte, v reflect.Value) ([]byte, error) {
+				n, rest, err := readCount(src)
+				if err != nil {
+					return nil, err
 				}
-				n, sz := binary.Uvarint(rest)
-				if sz <= 0 || n > uint64(len(rest)) {
-					return nil, errShort
-				}
-				rest = rest[sz:]
-				out := reflect.MakeMapWithSize(t, int(n))
-				for i := 0; i < int(n); i++ {
+				out := reflect.MakeMapWithSize(t, n)
+				for i := 0; i < n; i++ {
 					k, e := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
 					if rest, err = kc.dec(rest, k); err != nil {
 						return nil, err
@@ -369,8 +367,7 @@ func reflectCodec(t reflect.Type, path string, visiting map[reflect.Type]bool) (
 				}
 				v.Set(out)
 				return rest, nil
-			},
-		}, nil
+			}), nil
 	case reflect.Struct:
 		if visiting[t] {
 			return rcodec{}, fmt.Errorf("%s refers back to struct %s; recursive types have no state encoding", path, t)

@@ -139,7 +139,7 @@ func (h *Handle) storeKey(tag byte, name string) []byte {
 // flush writes the key's changed lists, maps and timers.
 func (h *Handle) flush() error {
 	for _, id := range h.touched {
-		h.slots[id].flush(h)
+		flushSlot(h, h.slots[id])
 		h.slots[id].reset()
 	}
 	h.touched = h.touched[:0]
@@ -181,8 +181,150 @@ func payload(v []byte) ([]byte, bool, error) {
 
 // slot is the cached state of one list or map for the key being handled.
 type slot interface {
-	flush(h *Handle)
+	// flags are whether the slot is loaded and changed in this call.
+	flags() *slotFlags
+	// desc is the state variable.
+	desc() *stateDesc
+	// len is the number of elements or entries.
+	len() int
+	// decode adds the entries of an encoded value, without those expired
+	// at nowMs, and reports whether any were.
+	decode(val []byte, nowMs int64) (bool, error)
+	// encode appends the encoding and returns it with its earliest expiry.
+	encode(dst []byte) ([]byte, int64)
+	// reset empties the slot for the next key.
 	reset()
+}
+
+// slotFlags are whether a slot is loaded and changed in this call.
+type slotFlags struct{ loaded, dirty bool }
+
+func (f *slotFlags) flags() *slotFlags { return f }
+
+// loadSlot returns the slot of state d for the key being handled, made by
+// create on first use and loaded from the store on first use in the call;
+// the zero C after an error (recorded on h).
+func loadSlot[C slot](h *Handle, d *stateDesc, op string, create func() C) C {
+	var zero C
+	if !h.use(d, op) {
+		return zero
+	}
+	sl := h.slots[d.id]
+	if sl == nil {
+		sl = create()
+		h.slots[d.id] = sl
+	}
+	c := sl.(C)
+	f := c.flags()
+	if f.loaded {
+		return c
+	}
+	f.loaded = true
+	h.touched = append(h.touched, d.id)
+	if raw, ok := h.p.kv.Get(h.storeKey(d.tag, d.name)); ok {
+		if _, err := c.decode(raw, h.nowMs); err != nil {
+			h.setErr(fmt.Errorf("stateful: %w", err))
+			return zero
+		}
+	}
+	return c
+}
+
+// flushSlot writes a changed slot: deleted when empty, else encoded, with
+// its earliest expiry indexed when the state has a TTL.
+func flushSlot(h *Handle, c slot) {
+	if !c.flags().dirty {
+		return
+	}
+	d := c.desc()
+	k := h.storeKey(d.tag, d.name)
+	if c.len() == 0 {
+		h.p.kv.Delete(k)
+		return
+	}
+	var minExp int64
+	h.vbuf, minExp = c.encode(h.vbuf[:0])
+	h.p.kv.Put(k, h.vbuf)
+	if d.ttlMs > 0 {
+		h.p.indexTTL(k, minExp)
+	}
+}
+
+// sweepSlot is the stateDesc.sweep of a list or map: c, empty, decodes
+// val without the entries expired at nowMs and encodes what is left.
+func sweepSlot(c slot, val []byte, nowMs int64) ([]byte, int64, bool, error) {
+	dropped, err := c.decode(val, nowMs)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if c.len() == 0 {
+		return nil, 0, true, nil
+	}
+	out, minExp := c.encode(nil)
+	return out, minExp, dropped, nil
+}
+
+// decodeEntries reads an encoded list or map (what names it in errors):
+// the count, then for each entry its expiry, when the value has them, and
+// the entry itself, read by each, which returns the rest. each is given
+// the entry's expiry (for one stored without, nowMs plus d's TTL, when d
+// has one) and whether it is live at nowMs. decodeEntries reports whether
+// any entry had expired.
+func decodeEntries(d *stateDesc, what string, val []byte, nowMs int64, each func(p []byte, exp int64, live bool) ([]byte, error)) (bool, error) {
+	p, ttl, err := payload(val)
+	if err != nil {
+		return false, err
+	}
+	n, p, err := readCount(p)
+	if err != nil {
+		return false, fmt.Errorf("%s %q: %w", what, d.name, err)
+	}
+	dropped := false
+	for range n {
+		exp := int64(0)
+		if ttl {
+			var b uint64
+			if b, p, err = readU64(p); err != nil {
+				return false, fmt.Errorf("%s %q: %w", what, d.name, err)
+			}
+			exp = int64(b)
+		}
+		live := !ttl || exp > nowMs
+		if live && !ttl && d.ttlMs > 0 {
+			exp = nowMs + d.ttlMs
+		}
+		if p, err = each(p, exp, live); err != nil {
+			return false, err
+		}
+		dropped = dropped || !live
+	}
+	if len(p) != 0 {
+		return false, fmt.Errorf("%s %q: %d bytes left over", what, d.name, len(p))
+	}
+	return dropped, nil
+}
+
+// encodeEntries appends a list or map of n entries to dst: the header
+// (with the earliest expiry when ttl), the count, then for each entry its
+// expiry (exp(i)) when ttl and what put appends for it. It returns the
+// encoding and the earliest expiry (0 without ttl).
+func encodeEntries(dst []byte, ttl bool, n int, exp func(i int) int64, put func(dst []byte, i int) []byte) ([]byte, int64) {
+	minExp := int64(0)
+	if ttl {
+		for i := range n {
+			if e := exp(i); i == 0 || e < minExp {
+				minExp = e
+			}
+		}
+	}
+	dst = binary.AppendUvarint(putHeader(dst, ttl, minExp), uint64(n))
+	for i := range n {
+		if ttl {
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(exp(i)))
+		}
+		dst = put(dst, i)
+	}
+	return dst, minExp
 }
 
 type timerCache struct {
@@ -240,6 +382,22 @@ func ttlOf(h *Handle, what, name string, opts []StateOption) int64 {
 	return o.ttl.Milliseconds()
 }
 
+// declareState declares a state variable of kind what ("Value", "List"
+// or "Map") in a processor's Init: it refuses a nil handle, records on h
+// the first of errs that is not nil (the type's codec errors) and a bad
+// TTL, and registers the variable with the runner.
+func declareState(h *Handle, what, name string, tag byte, typ string, opts []StateOption, errs ...error) *stateDesc {
+	if h == nil || h.r == nil {
+		panic(fmt.Sprintf("stateful: %s(%q): the handle is nil; declare state in Init with the handle Init is given", what, name))
+	}
+	for _, err := range errs {
+		if err != nil {
+			h.setErr(fmt.Errorf("stateful: %s(%q): %w", what, name, err))
+		}
+	}
+	return h.r.declare(h, what, name, tag, typ, ttlOf(h, what, name, opts))
+}
+
 // ValueState is one value of type T per key.
 type ValueState[T any] struct {
 	d *stateDesc
@@ -252,15 +410,7 @@ type ValueState[T any] struct {
 // time.Time, and pointers, slices, maps and structs of those.
 func Value[T any](h *Handle, name string, opts ...StateOption) *ValueState[T] {
 	c, err := codecOf[T]()
-	s := &ValueState[T]{c: c}
-	if h == nil || h.r == nil {
-		panic(fmt.Sprintf("stateful: Value(%q): the handle is nil; declare state in Init with the handle Init is given", name))
-	}
-	if err != nil {
-		h.setErr(fmt.Errorf("stateful: Value(%q): %w", name, err))
-	}
-	s.d = h.r.declare(h, "Value", name, tagValue, "Value["+c.desc+"]", ttlOf(h, "Value", name, opts))
-	return s
+	return &ValueState[T]{c: c, d: declareState(h, "Value", name, tagValue, "Value["+c.desc+"]", opts, err)}
 }
 
 // Get returns the key's value and whether it has one (an expired value
@@ -337,35 +487,22 @@ type ListState[T any] struct {
 // for T). With WithTTL each element expires on its own.
 func List[T any](h *Handle, name string, opts ...StateOption) *ListState[T] {
 	c, err := codecOf[T]()
-	s := &ListState[T]{c: c}
-	if h == nil || h.r == nil {
-		panic(fmt.Sprintf("stateful: List(%q): the handle is nil; declare state in Init with the handle Init is given", name))
-	}
-	if err != nil {
-		h.setErr(fmt.Errorf("stateful: List(%q): %w", name, err))
-	}
-	s.d = h.r.declare(h, "List", name, tagList, "List["+c.desc+"]", ttlOf(h, "List", name, opts))
+	s := &ListState[T]{c: c, d: declareState(h, "List", name, tagList, "List["+c.desc+"]", opts, err)}
 	s.d.sweep = func(val []byte, nowMs int64) ([]byte, int64, bool, error) {
-		var lc listCache[T]
-		dropped, err := lc.decode(s, val, nowMs)
-		if err != nil {
-			return nil, 0, false, err
-		}
-		if len(lc.vals) == 0 {
-			return nil, 0, true, nil
-		}
-		out, minExp := lc.encode(s, nil)
-		return out, minExp, dropped, nil
+		return sweepSlot(&listCache[T]{s: s}, val, nowMs)
 	}
 	return s
 }
 
 type listCache[T any] struct {
-	loaded, dirty bool
-	vals          []T
-	exps          []int64
-	s             *ListState[T]
+	slotFlags
+	vals []T
+	exps []int64
+	s    *ListState[T]
 }
+
+func (c *listCache[T]) desc() *stateDesc { return c.s.d }
+func (c *listCache[T]) len() int         { return len(c.vals) }
 
 func (c *listCache[T]) reset() {
 	c.loaded, c.dirty = false, false
@@ -375,106 +512,45 @@ func (c *listCache[T]) reset() {
 
 // decode reads an encoded list, without the elements expired at nowMs,
 // and reports whether any were.
-func (c *listCache[T]) decode(s *ListState[T], val []byte, nowMs int64) (bool, error) {
-	p, ttl, err := payload(val)
-	if err != nil {
-		return false, err
-	}
-	n, sz := binary.Uvarint(p)
-	if sz <= 0 || n > uint64(len(p)) {
-		return false, fmt.Errorf("list %q: %w", s.d.name, errShort)
-	}
-	p = p[sz:]
-	dropped := false
-	for i := uint64(0); i < n; i++ {
-		exp := int64(0)
-		if ttl {
-			if len(p) < 8 {
-				return false, fmt.Errorf("list %q: %w", s.d.name, errShort)
-			}
-			exp = int64(binary.LittleEndian.Uint64(p))
-			p = p[8:]
-		}
+func (c *listCache[T]) decode(val []byte, nowMs int64) (bool, error) {
+	s := c.s
+	return decodeEntries(s.d, "list", val, nowMs, func(p []byte, exp int64, live bool) ([]byte, error) {
 		var v T
-		if p, err = s.c.dec(p, &v); err != nil {
-			return false, fmt.Errorf("list %q: decoding a %s: %v; the state was written with another type", s.d.name, s.c.desc, err)
+		p, err := s.c.dec(p, &v)
+		if err != nil {
+			return nil, fmt.Errorf("list %q: decoding a %s: %v; the state was written with another type", s.d.name, s.c.desc, err)
 		}
-		if ttl && exp <= nowMs {
-			dropped = true
-			continue
-		}
-		c.vals = append(c.vals, v)
-		if s.d.ttlMs > 0 {
-			if !ttl {
-				exp = nowMs + s.d.ttlMs
+		if live {
+			c.vals = append(c.vals, v)
+			if s.d.ttlMs > 0 {
+				c.exps = append(c.exps, exp)
 			}
-			c.exps = append(c.exps, exp)
 		}
-	}
-	if len(p) != 0 {
-		return false, fmt.Errorf("list %q: %d bytes left over", s.d.name, len(p))
-	}
-	return dropped, nil
+		return p, nil
+	})
 }
 
 // encode writes the list and returns its earliest expiry.
-func (c *listCache[T]) encode(s *ListState[T], dst []byte) ([]byte, int64) {
-	ttl := s.d.ttlMs > 0
-	minExp := int64(0)
-	if ttl {
-		minExp = slices.Min(c.exps)
-	}
-	dst = binary.AppendUvarint(putHeader(dst, ttl, minExp), uint64(len(c.vals)))
-	for i := range c.vals {
-		if ttl {
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(c.exps[i]))
-		}
-		dst = s.c.enc(dst, &c.vals[i])
-	}
-	return dst, minExp
+func (c *listCache[T]) encode(dst []byte) ([]byte, int64) {
+	return encodeEntries(dst, c.s.d.ttlMs > 0, len(c.vals),
+		func(i int) int64 { return c.exps[i] },
+		func(dst []byte, i int) []byte { return c.s.c.enc(dst, &c.vals[i]) })
 }
 
-func (c *listCache[T]) flush(h *Handle) {
-	if !c.dirty {
-		return
-	}
-	k := h.storeKey(tagList, c.s.d.name)
-	if len(c.vals) == 0 {
-		h.p.kv.Delete(k)
-		return
-	}
-	var minExp int64
-	h.vbuf, minExp = c.encode(c.s, h.vbuf[:0])
-	h.p.kv.Put(k, h.vbuf)
+// stamp gives the last n elements, just added, their expiry when the
+// state has a TTL.
+func (c *listCache[T]) stamp(h *Handle, n int) {
 	if c.s.d.ttlMs > 0 {
-		h.p.indexTTL(k, minExp)
+		for range n {
+			c.exps = append(c.exps, h.nowMs+c.s.d.ttlMs)
+		}
 	}
 }
 
 // cache returns the key's list, loading it on first use in the call; nil
 // after an error.
 func (s *ListState[T]) cache(h *Handle, op string) *listCache[T] {
-	if !h.use(s.d, op) {
-		return nil
-	}
-	sl := h.slots[s.d.id]
-	if sl == nil {
-		sl = &listCache[T]{s: s}
-		h.slots[s.d.id] = sl
-	}
-	c := sl.(*listCache[T])
-	if c.loaded {
-		return c
-	}
-	c.loaded = true
-	h.touched = append(h.touched, s.d.id)
-	if raw, ok := h.p.kv.Get(h.storeKey(tagList, s.d.name)); ok {
-		if _, err := c.decode(s, raw, h.nowMs); err != nil {
-			h.setErr(fmt.Errorf("stateful: %w", err))
-			return nil
-		}
-	}
-	return c
+	return loadSlot(h, s.d, op, func() *listCache[T] { return &listCache[T]{s: s} })
 }
 
 // Get returns the key's list (a copy), empty when it has none.
@@ -505,11 +581,7 @@ func (s *ListState[T]) Append(h *Handle, vs ...T) {
 		return
 	}
 	c.vals = append(c.vals, vs...)
-	if s.d.ttlMs > 0 {
-		for range vs {
-			c.exps = append(c.exps, h.nowMs+s.d.ttlMs)
-		}
-	}
+	c.stamp(h, len(vs))
 	c.dirty = true
 }
 
@@ -522,11 +594,7 @@ func (s *ListState[T]) Put(h *Handle, vs []T) {
 	clear(c.vals)
 	c.vals = append(c.vals[:0], vs...)
 	c.exps = c.exps[:0]
-	if s.d.ttlMs > 0 {
-		for range vs {
-			c.exps = append(c.exps, h.nowMs+s.d.ttlMs)
-		}
-	}
+	c.stamp(h, len(vs))
 	c.dirty = true
 }
 
@@ -546,28 +614,16 @@ type MapState[K comparable, V any] struct {
 func Map[K comparable, V any](h *Handle, name string, opts ...StateOption) *MapState[K, V] {
 	kc, kerr := codecOf[K]()
 	vc, verr := codecOf[V]()
-	s := &MapState[K, V]{kc: kc, vc: vc}
-	if h == nil || h.r == nil {
-		panic(fmt.Sprintf("stateful: Map(%q): the handle is nil; declare state in Init with the handle Init is given", name))
-	}
 	if kerr != nil {
-		h.setErr(fmt.Errorf("stateful: Map(%q): key: %w", name, kerr))
+		kerr = fmt.Errorf("key: %w", kerr)
 	}
 	if verr != nil {
-		h.setErr(fmt.Errorf("stateful: Map(%q): value: %w", name, verr))
+		verr = fmt.Errorf("value: %w", verr)
 	}
-	s.d = h.r.declare(h, "Map", name, tagMap, "Map["+kc.desc+"]"+vc.desc, ttlOf(h, "Map", name, opts))
+	s := &MapState[K, V]{kc: kc, vc: vc}
+	s.d = declareState(h, "Map", name, tagMap, "Map["+kc.desc+"]"+vc.desc, opts, kerr, verr)
 	s.d.sweep = func(val []byte, nowMs int64) ([]byte, int64, bool, error) {
-		mc := mapCache[K, V]{m: map[K]mapEnt[V]{}}
-		dropped, err := mc.decode(s, val, nowMs)
-		if err != nil {
-			return nil, 0, false, err
-		}
-		if len(mc.m) == 0 {
-			return nil, 0, true, nil
-		}
-		out, minExp := mc.encode(s, nil)
-		return out, minExp, dropped, nil
+		return sweepSlot(s.newCache(), val, nowMs)
 	}
 	return s
 }
@@ -579,59 +635,42 @@ type mapEnt[V any] struct {
 }
 
 type mapCache[K comparable, V any] struct {
-	loaded, dirty bool
-	m             map[K]mapEnt[V]
-	s             *MapState[K, V]
+	slotFlags
+	m map[K]mapEnt[V]
+	s *MapState[K, V]
 }
+
+func (s *MapState[K, V]) newCache() *mapCache[K, V] {
+	return &mapCache[K, V]{s: s, m: map[K]mapEnt[V]{}}
+}
+
+func (c *mapCache[K, V]) desc() *stateDesc { return c.s.d }
+func (c *mapCache[K, V]) len() int         { return len(c.m) }
 
 func (c *mapCache[K, V]) reset() {
 	c.loaded, c.dirty = false, false
 	clear(c.m)
 }
 
-func (c *mapCache[K, V]) decode(s *MapState[K, V], val []byte, nowMs int64) (bool, error) {
-	p, ttl, err := payload(val)
-	if err != nil {
-		return false, err
-	}
-	n, sz := binary.Uvarint(p)
-	if sz <= 0 || n > uint64(len(p)) {
-		return false, fmt.Errorf("map %q: %w", s.d.name, errShort)
-	}
-	p = p[sz:]
-	dropped := false
-	for i := uint64(0); i < n; i++ {
-		exp := int64(0)
-		if ttl {
-			if len(p) < 8 {
-				return false, fmt.Errorf("map %q: %w", s.d.name, errShort)
-			}
-			exp = int64(binary.LittleEndian.Uint64(p))
-			p = p[8:]
-		}
+func (c *mapCache[K, V]) decode(val []byte, nowMs int64) (bool, error) {
+	s := c.s
+	return decodeEntries(s.d, "map", val, nowMs, func(p []byte, exp int64, live bool) ([]byte, error) {
 		var k K
 		var v V
 		start := p
-		if p, err = s.kc.dec(p, &k); err != nil {
-			return false, fmt.Errorf("map %q: decoding a %s key: %v; the state was written with another type", s.d.name, s.kc.desc, err)
+		p, err := s.kc.dec(p, &k)
+		if err != nil {
+			return nil, fmt.Errorf("map %q: decoding a %s key: %v; the state was written with another type", s.d.name, s.kc.desc, err)
 		}
 		ek := string(start[:len(start)-len(p)])
 		if p, err = s.vc.dec(p, &v); err != nil {
-			return false, fmt.Errorf("map %q: decoding a %s value: %v; the state was written with another type", s.d.name, s.vc.desc, err)
+			return nil, fmt.Errorf("map %q: decoding a %s value: %v; the state was written with another type", s.d.name, s.vc.desc, err)
 		}
-		if ttl && exp <= nowMs {
-			dropped = true
-			continue
+		if live {
+			c.m[k] = mapEnt[V]{ek: ek, v: v, exp: exp}
 		}
-		if s.d.ttlMs > 0 && !ttl {
-			exp = nowMs + s.d.ttlMs
-		}
-		c.m[k] = mapEnt[V]{ek: ek, v: v, exp: exp}
-	}
-	if len(p) != 0 {
-		return false, fmt.Errorf("map %q: %d bytes left over", s.d.name, len(p))
-	}
-	return dropped, nil
+		return p, nil
+	})
 }
 
 // sorted returns the keys in the order of their encodings.
@@ -644,68 +683,18 @@ func (c *mapCache[K, V]) sorted() []K {
 	return keys
 }
 
-func (c *mapCache[K, V]) encode(s *MapState[K, V], dst []byte) ([]byte, int64) {
-	ttl := s.d.ttlMs > 0
-	minExp := int64(0)
+func (c *mapCache[K, V]) encode(dst []byte) ([]byte, int64) {
 	keys := c.sorted()
-	if ttl {
-		for i, k := range keys {
-			if e := c.m[k].exp; i == 0 || e < minExp {
-				minExp = e
-			}
-		}
-	}
-	dst = binary.AppendUvarint(putHeader(dst, ttl, minExp), uint64(len(keys)))
-	for _, k := range keys {
-		e := c.m[k]
-		if ttl {
-			dst = binary.LittleEndian.AppendUint64(dst, uint64(e.exp))
-		}
-		dst = append(dst, e.ek...)
-		dst = s.vc.enc(dst, &e.v)
-	}
-	return dst, minExp
-}
-
-func (c *mapCache[K, V]) flush(h *Handle) {
-	if !c.dirty {
-		return
-	}
-	k := h.storeKey(tagMap, c.s.d.name)
-	if len(c.m) == 0 {
-		h.p.kv.Delete(k)
-		return
-	}
-	var minExp int64
-	h.vbuf, minExp = c.encode(c.s, h.vbuf[:0])
-	h.p.kv.Put(k, h.vbuf)
-	if c.s.d.ttlMs > 0 {
-		h.p.indexTTL(k, minExp)
-	}
+	return encodeEntries(dst, c.s.d.ttlMs > 0, len(keys),
+		func(i int) int64 { return c.m[keys[i]].exp },
+		func(dst []byte, i int) []byte {
+			e := c.m[keys[i]]
+			return c.s.vc.enc(append(dst, e.ek...), &e.v)
+		})
 }
 
 func (s *MapState[K, V]) cache(h *Handle, op string) *mapCache[K, V] {
-	if !h.use(s.d, op) {
-		return nil
-	}
-	sl := h.slots[s.d.id]
-	if sl == nil {
-		sl = &mapCache[K, V]{s: s, m: map[K]mapEnt[V]{}}
-		h.slots[s.d.id] = sl
-	}
-	c := sl.(*mapCache[K, V])
-	if c.loaded {
-		return c
-	}
-	c.loaded = true
-	h.touched = append(h.touched, s.d.id)
-	if raw, ok := h.p.kv.Get(h.storeKey(tagMap, s.d.name)); ok {
-		if _, err := c.decode(s, raw, h.nowMs); err != nil {
-			h.setErr(fmt.Errorf("stateful: %w", err))
-			return nil
-		}
-	}
-	return c
+	return loadSlot(h, s.d, op, s.newCache)
 }
 
 // Get returns the value of k in the key's map.
