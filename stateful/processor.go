@@ -2,14 +2,13 @@ package stateful
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/float16"
 
 	"github.com/sluicehq/sluice/internal/arrowrows"
 )
@@ -323,222 +322,32 @@ func (o *Output) EndRow() error {
 }
 
 // Append emits one row: one Go value per output column, nil for null.
-// Accepted values: bool; any Go integer for integer columns; floats and
-// integers for float columns; string or []byte for string and binary
-// columns; time.Time for timestamp and date columns; time.Duration for
-// duration columns. Nested columns take their values through Builder.
-// Nothing is appended when a value does not fit.
+// Accepted values: bool; any Go integer that fits for integer columns;
+// floats and integers for float columns; string or []byte for string and
+// binary columns; time.Time (or an int64 in the column's unit) for
+// timestamp and date columns; time.Duration (or an int64) for duration
+// columns; a string such as "12.50", an integer or a float64 for
+// decimal128 columns. Other columns, nested ones among them, take their
+// values through Builder. Nothing is appended when a value does not fit.
 func (o *Output) Append(vals ...any) error {
 	s := o.b.Schema()
 	if len(vals) != s.NumFields() {
 		return fmt.Errorf("stateful: Output.Append: %d values for %d columns (%s)", len(vals), s.NumFields(), fieldNames(s))
 	}
 	for i, v := range vals {
-		if err := appendCell(o.b.Field(i), v, true); err != nil {
+		b := o.b.Field(i)
+		err := arrowrows.CheckValue(b, v)
+		if errors.Is(err, arrowrows.ErrNoGoConversion) {
+			err = fmt.Errorf("a %s column takes its values through Output.Builder, not Append", b.Type())
+		}
+		if err != nil {
 			return fmt.Errorf("stateful: Output.Append: column %d (%s): %w", i, s.Field(i).Name, err)
 		}
 	}
 	for i, v := range vals {
-		_ = appendCell(o.b.Field(i), v, false)
+		// Checked above: the values fit.
+		_ = arrowrows.AppendValue(o.b.Field(i), v)
 	}
 	o.n++
 	return nil
-}
-
-// appendCell appends v to b, or with check only checks that it could.
-func appendCell(b array.Builder, v any, check bool) error {
-	if v == nil {
-		if !check {
-			b.AppendNull()
-		}
-		return nil
-	}
-	switch b := b.(type) {
-	case *array.BooleanBuilder:
-		x, ok := v.(bool)
-		if !ok {
-			return wrongValue(v, b.Type())
-		}
-		if !check {
-			b.Append(x)
-		}
-		return nil
-	case *array.Int8Builder:
-		return appendInt(v, math.MinInt8, math.MaxInt8, b.Type(), check, func(x int64) { b.Append(int8(x)) })
-	case *array.Int16Builder:
-		return appendInt(v, math.MinInt16, math.MaxInt16, b.Type(), check, func(x int64) { b.Append(int16(x)) })
-	case *array.Int32Builder:
-		return appendInt(v, math.MinInt32, math.MaxInt32, b.Type(), check, func(x int64) { b.Append(int32(x)) })
-	case *array.Int64Builder:
-		return appendInt(v, math.MinInt64, math.MaxInt64, b.Type(), check, b.Append)
-	case *array.Uint8Builder:
-		return appendInt(v, 0, math.MaxUint8, b.Type(), check, func(x int64) { b.Append(uint8(x)) })
-	case *array.Uint16Builder:
-		return appendInt(v, 0, math.MaxUint16, b.Type(), check, func(x int64) { b.Append(uint16(x)) })
-	case *array.Uint32Builder:
-		return appendInt(v, 0, math.MaxUint32, b.Type(), check, func(x int64) { b.Append(uint32(x)) })
-	case *array.Uint64Builder:
-		if u, ok := v.(uint64); ok {
-			if !check {
-				b.Append(u)
-			}
-			return nil
-		}
-		return appendInt(v, 0, math.MaxInt64, b.Type(), check, func(x int64) { b.Append(uint64(x)) })
-	case *array.Float16Builder:
-		f, ok := toFloat(v)
-		if !ok {
-			return wrongValue(v, b.Type())
-		}
-		if !check {
-			b.Append(float16.New(float32(f)))
-		}
-		return nil
-	case *array.Float32Builder:
-		f, ok := toFloat(v)
-		if !ok {
-			return wrongValue(v, b.Type())
-		}
-		if !check {
-			b.Append(float32(f))
-		}
-		return nil
-	case *array.Float64Builder:
-		f, ok := toFloat(v)
-		if !ok {
-			return wrongValue(v, b.Type())
-		}
-		if !check {
-			b.Append(f)
-		}
-		return nil
-	case *array.StringBuilder:
-		return appendText(v, b.Type(), check, b.Append)
-	case *array.LargeStringBuilder:
-		return appendText(v, b.Type(), check, b.Append)
-	case *array.BinaryBuilder:
-		switch x := v.(type) {
-		case []byte:
-			if !check {
-				b.Append(x)
-			}
-			return nil
-		case string:
-			if !check {
-				b.AppendString(x)
-			}
-			return nil
-		}
-		return wrongValue(v, b.Type())
-	case *array.TimestampBuilder:
-		t, ok := v.(time.Time)
-		if !ok {
-			return wrongValue(v, b.Type())
-		}
-		if !check {
-			ts, err := arrow.TimestampFromTime(t, b.Type().(*arrow.TimestampType).Unit)
-			if err != nil {
-				b.AppendNull()
-				return nil
-			}
-			b.Append(ts)
-		}
-		return nil
-	case *array.Date32Builder:
-		t, ok := v.(time.Time)
-		if !ok {
-			return wrongValue(v, b.Type())
-		}
-		if !check {
-			b.Append(arrow.Date32FromTime(t))
-		}
-		return nil
-	case *array.DurationBuilder:
-		d, ok := v.(time.Duration)
-		if !ok {
-			return wrongValue(v, b.Type())
-		}
-		if !check {
-			b.Append(arrow.Duration(int64(d) / int64(b.Type().(*arrow.DurationType).Unit.Multiplier())))
-		}
-		return nil
-	}
-	return fmt.Errorf("a %s column takes its values through Output.Builder, not Append", b.Type())
-}
-
-func wrongValue(v any, t arrow.DataType) error {
-	return fmt.Errorf("value %v (%T) does not fit a %s column", v, v, t)
-}
-
-func appendInt(v any, lo, hi int64, t arrow.DataType, check bool, add func(int64)) error {
-	var x int64
-	switch n := v.(type) {
-	case int:
-		x = int64(n)
-	case int8:
-		x = int64(n)
-	case int16:
-		x = int64(n)
-	case int32:
-		x = int64(n)
-	case int64:
-		x = n
-	case uint:
-		if uint64(n) > math.MaxInt64 {
-			return wrongValue(v, t)
-		}
-		x = int64(n)
-	case uint8:
-		x = int64(n)
-	case uint16:
-		x = int64(n)
-	case uint32:
-		x = int64(n)
-	case uint64:
-		if n > math.MaxInt64 {
-			return wrongValue(v, t)
-		}
-		x = int64(n)
-	default:
-		return wrongValue(v, t)
-	}
-	if x < lo || x > hi {
-		return fmt.Errorf("value %d is out of the range of a %s column", x, t)
-	}
-	if !check {
-		add(x)
-	}
-	return nil
-}
-
-func toFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	}
-	return 0, false
-}
-
-func appendText(v any, t arrow.DataType, check bool, add func(string)) error {
-	switch x := v.(type) {
-	case string:
-		if !check {
-			add(x)
-		}
-		return nil
-	case []byte:
-		if !check {
-			add(string(x))
-		}
-		return nil
-	}
-	return wrongValue(v, t)
 }

@@ -605,7 +605,7 @@ func TestErrors(t *testing.T) {
 		}, "called outside Init"},
 		{"output", func(_ stateful.Key, _ stateful.Rows, _ *stateful.Handle, out *stateful.Output) error {
 			return out.Append("k", "not a number")
-		}, "column 1 (n): value not a number (string) does not fit a int64 column"},
+		}, "column 1 (n): cannot store string not a number: want an integer"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			proc := &funcProc{

@@ -42,7 +42,7 @@ func Build(mem memory.Allocator, schema *arrow.Schema, rows [][]any) (arrow.Reco
 				b.Field(c).AppendNull()
 				continue
 			}
-			if err := appendValue(b.Field(c), v); err != nil {
+			if err := appendValue(b.Field(c), v, false); err != nil {
 				return nil, fmt.Errorf("arrowrows: row %d field %q (%s): %w", r, f.Name, f.Type, err)
 			}
 		}
@@ -63,148 +63,130 @@ func fieldNames(schema *arrow.Schema) string {
 
 var errRange = errors.New("value out of range")
 
-// appendValue appends the non-nil Go value v to b.
-func appendValue(b array.Builder, v any) error {
+// ErrNoGoConversion marks a column that takes a string in the form its
+// array prints rather than a Go value: CheckValue cannot check the string
+// without appending it.
+var ErrNoGoConversion = errors.New("the column takes a string in the form the array prints, which cannot be checked before it is appended")
+
+// AppendValue appends the Go value v to b, converted as Build converts
+// it; nil appends a null (whether or not the field is nullable). On an
+// error nothing is appended, except for a column that parses a string
+// (see ErrNoGoConversion), where the builder's own parse decides.
+func AppendValue(b array.Builder, v any) error {
+	if v == nil {
+		b.AppendNull()
+		return nil
+	}
+	return appendValue(b, v, false)
+}
+
+// CheckValue returns the error AppendValue would return for v and b,
+// appending nothing: nil when v would be appended. For a column with no
+// Go conversion, which AppendValue fills by parsing a string, it returns
+// an error wrapping ErrNoGoConversion whatever v is (nil aside).
+func CheckValue(b array.Builder, v any) error {
+	if v == nil {
+		return nil
+	}
+	return appendValue(b, v, true)
+}
+
+// appendValue appends the non-nil Go value v to b or, with check, only
+// returns the error appending it would.
+func appendValue(b array.Builder, v any, check bool) error {
 	switch b := b.(type) {
 	case *array.BooleanBuilder:
 		x, ok := v.(bool)
 		if !ok {
 			return wrongType(v, "bool")
 		}
-		b.Append(x)
+		return put(check, b.Append, x, nil)
 	case *array.Int8Builder:
 		x, err := signed(v, math.MinInt8, math.MaxInt8)
-		if err != nil {
-			return err
-		}
-		b.Append(int8(x))
+		return put(check, b.Append, int8(x), err)
 	case *array.Int16Builder:
 		x, err := signed(v, math.MinInt16, math.MaxInt16)
-		if err != nil {
-			return err
-		}
-		b.Append(int16(x))
+		return put(check, b.Append, int16(x), err)
 	case *array.Int32Builder:
 		x, err := signed(v, math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return err
-		}
-		b.Append(int32(x))
+		return put(check, b.Append, int32(x), err)
 	case *array.Int64Builder:
 		x, err := signed(v, math.MinInt64, math.MaxInt64)
-		if err != nil {
-			return err
-		}
-		b.Append(x)
+		return put(check, b.Append, x, err)
 	case *array.Uint8Builder:
 		x, err := unsigned(v, math.MaxUint8)
-		if err != nil {
-			return err
-		}
-		b.Append(uint8(x))
+		return put(check, b.Append, uint8(x), err)
 	case *array.Uint16Builder:
 		x, err := unsigned(v, math.MaxUint16)
-		if err != nil {
-			return err
-		}
-		b.Append(uint16(x))
+		return put(check, b.Append, uint16(x), err)
 	case *array.Uint32Builder:
 		x, err := unsigned(v, math.MaxUint32)
-		if err != nil {
-			return err
-		}
-		b.Append(uint32(x))
+		return put(check, b.Append, uint32(x), err)
 	case *array.Uint64Builder:
 		x, err := unsigned(v, math.MaxUint64)
-		if err != nil {
-			return err
-		}
-		b.Append(x)
+		return put(check, b.Append, x, err)
 	case *array.Float16Builder:
 		x, err := float(v)
-		if err != nil {
-			return err
-		}
-		b.Append(float16.New(float32(x)))
+		return put(check, b.Append, float16.New(float32(x)), err)
 	case *array.Float32Builder:
 		x, err := float(v)
-		if err != nil {
-			return err
-		}
-		b.Append(float32(x))
+		return put(check, b.Append, float32(x), err)
 	case *array.Float64Builder:
 		x, err := float(v)
-		if err != nil {
-			return err
-		}
-		b.Append(x)
+		return put(check, b.Append, x, err)
 	case *array.StringBuilder:
 		x, err := text(v)
-		if err != nil {
-			return err
-		}
-		b.Append(x)
+		return put(check, b.Append, x, err)
 	case *array.LargeStringBuilder:
 		x, err := text(v)
-		if err != nil {
-			return err
-		}
-		b.Append(x)
+		return put(check, b.Append, x, err)
 	case *array.BinaryBuilder:
 		// Serves binary and large_binary; a StringBuilder is matched above.
 		switch x := v.(type) {
 		case []byte:
-			b.Append(x)
+			return put(check, b.Append, x, nil)
 		case string:
-			b.AppendString(x)
-		default:
-			return wrongType(v, "[]byte or string")
+			return put(check, b.AppendString, x, nil)
 		}
+		return wrongType(v, "[]byte or string")
 	case *array.TimestampBuilder:
 		unit := b.Type().(*arrow.TimestampType).Unit
 		switch x := v.(type) {
 		case time.Time:
 			ts, err := arrow.TimestampFromTime(x, unit)
-			if err != nil {
-				return err
-			}
-			b.Append(ts)
+			return put(check, b.Append, ts, err)
 		case int64:
-			b.Append(arrow.Timestamp(x))
-		default:
-			return wrongType(v, "time.Time or int64")
+			return put(check, b.Append, arrow.Timestamp(x), nil)
 		}
+		return wrongType(v, "time.Time or int64")
 	case *array.Date32Builder:
 		switch x := v.(type) {
 		case time.Time:
-			b.Append(arrow.Date32FromTime(x.UTC()))
+			return put(check, b.Append, arrow.Date32FromTime(x.UTC()), nil)
 		case int64:
 			if x < math.MinInt32 || x > math.MaxInt32 {
 				return errRange
 			}
-			b.Append(arrow.Date32(x))
-		default:
-			return wrongType(v, "time.Time or int64 days")
+			return put(check, b.Append, arrow.Date32(x), nil)
 		}
+		return wrongType(v, "time.Time or int64 days")
 	case *array.Date64Builder:
 		switch x := v.(type) {
 		case time.Time:
-			b.Append(arrow.Date64FromTime(x.UTC()))
+			return put(check, b.Append, arrow.Date64FromTime(x.UTC()), nil)
 		case int64:
-			b.Append(arrow.Date64(x))
-		default:
-			return wrongType(v, "time.Time or int64 milliseconds")
+			return put(check, b.Append, arrow.Date64(x), nil)
 		}
+		return wrongType(v, "time.Time or int64 milliseconds")
 	case *array.DurationBuilder:
 		unit := b.Type().(*arrow.DurationType).Unit
 		switch x := v.(type) {
 		case time.Duration:
-			b.Append(arrow.Duration(int64(x) / int64(unit.Multiplier())))
+			return put(check, b.Append, arrow.Duration(int64(x)/int64(unit.Multiplier())), nil)
 		case int64:
-			b.Append(arrow.Duration(x))
-		default:
-			return wrongType(v, "time.Duration or int64")
+			return put(check, b.Append, arrow.Duration(x), nil)
 		}
+		return wrongType(v, "time.Duration or int64")
 	case *array.Decimal128Builder:
 		dt := b.Type().(*arrow.Decimal128Type)
 		var n decimal128.Num
@@ -221,16 +203,27 @@ func appendValue(b array.Builder, v any) error {
 			}
 			n, err = decimal128.FromString(fmt.Sprint(i), dt.Precision, dt.Scale)
 		}
-		if err != nil {
-			return err
-		}
-		b.Append(n)
+		return put(check, b.Append, n, err)
 	default:
+		if check {
+			return fmt.Errorf("%s: %w", b.Type(), ErrNoGoConversion)
+		}
 		s, ok := v.(string)
 		if !ok {
 			return wrongType(v, "a string in the form the array prints")
 		}
 		return b.AppendValueFromString(s)
+	}
+}
+
+// put returns err if it is not nil, and otherwise, unless check, appends
+// x with add.
+func put[T any](check bool, add func(T), x T, err error) error {
+	if err != nil {
+		return err
+	}
+	if !check {
+		add(x)
 	}
 	return nil
 }
