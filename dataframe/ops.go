@@ -214,17 +214,39 @@ func (df *DataFrame) Explode(column, as string) *DataFrame {
 // read (df.Union(df)) is read once and feeds both sides, so its rows
 // appear twice.
 func (df *DataFrame) Union(other *DataFrame) *DataFrame {
+	return df.deriveWith("Union", other, func(left, right plan.Node) (plan.Node, error) {
+		u, err := plan.NewUnion(left, right)
+		if err != nil {
+			return nil, err
+		}
+		return u, nil
+	})
+}
+
+// deriveWith is derive for an operation op on df and other (Union, Join):
+// it refuses a nil or failed other, combines the sources (df's, then
+// those of other that are not df's: a source read by both is read once
+// and feeds both sides), and builds the node from df's plan and other's
+// re-indexed onto the combined sources.
+func (df *DataFrame) deriveWith(op string, other *DataFrame, build func(left, right plan.Node) (plan.Node, error)) *DataFrame {
 	if df.err != nil {
 		return df
 	}
-	fail := func(err error) *DataFrame {
-		return &DataFrame{sources: df.sources, node: df.node, err: fmt.Errorf("dataframe: Union: %w", err)}
+	sources, n, err := df.combine(other, build)
+	if err != nil {
+		return &DataFrame{sources: df.sources, node: df.node, err: fmt.Errorf("dataframe: %s: %w", op, err)}
 	}
+	return &DataFrame{sources: sources, node: n}
+}
+
+// combine is deriveWith without the error wrapping: the combined sources
+// and the node build made.
+func (df *DataFrame) combine(other *DataFrame, build func(left, right plan.Node) (plan.Node, error)) ([]source.Source, plan.Node, error) {
 	if other == nil {
-		return fail(errors.New("the other DataFrame is nil"))
+		return nil, nil, errors.New("the other DataFrame is nil")
 	}
 	if other.err != nil {
-		return fail(fmt.Errorf("the other DataFrame has an error: %w", other.err))
+		return nil, nil, fmt.Errorf("the other DataFrame has an error: %w", other.err)
 	}
 	sources := append([]source.Source(nil), df.sources...)
 	index := make([]int, len(other.sources))
@@ -243,13 +265,13 @@ func (df *DataFrame) Union(other *DataFrame) *DataFrame {
 	}
 	right, err := plan.ReindexSources(other.node, func(i int) int { return index[i] })
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	u, err := plan.NewUnion(df.node, right)
+	n, err := build(df.node, right)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	return &DataFrame{sources: sources, node: u}
+	return sources, n, nil
 }
 
 // sameSource reports whether a and b are the same source value.

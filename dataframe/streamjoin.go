@@ -1,12 +1,8 @@
 package dataframe
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/plan"
-	"github.com/sluicehq/sluice/source"
 )
 
 // Join joins df with other, another stream, on cond, Spark's
@@ -40,44 +36,15 @@ import (
 // The sources of other that are not df's are added after df's; a source
 // read by both (a self-join) is read once and feeds both sides.
 func (df *DataFrame) Join(other *DataFrame, cond expr.Expr, how string) *DataFrame {
-	if df.err != nil {
-		return df
-	}
-	fail := func(err error) *DataFrame {
-		return &DataFrame{sources: df.sources, node: df.node, err: fmt.Errorf("dataframe: Join: %w", err)}
-	}
-	if other == nil {
-		return fail(errors.New("the other DataFrame is nil"))
-	}
-	if other.err != nil {
-		return fail(fmt.Errorf("the other DataFrame has an error: %w", other.err))
-	}
-	typ, err := plan.ParseStreamJoinType(how)
-	if err != nil {
-		return fail(err)
-	}
-	sources := append([]source.Source(nil), df.sources...)
-	index := make([]int, len(other.sources))
-	for j, s := range other.sources {
-		index[j] = -1
-		for i, mine := range sources {
-			if sameSource(mine, s) {
-				index[j] = i
-				break
-			}
+	return df.deriveWith("Join", other, func(left, right plan.Node) (plan.Node, error) {
+		typ, err := plan.ParseStreamJoinType(how)
+		if err != nil {
+			return nil, err
 		}
-		if index[j] < 0 {
-			index[j] = len(sources)
-			sources = append(sources, s)
+		j, err := plan.NewStreamJoin(left, right, typ, cond)
+		if err != nil {
+			return nil, err
 		}
-	}
-	right, err := plan.ReindexSources(other.node, func(i int) int { return index[i] })
-	if err != nil {
-		return fail(err)
-	}
-	j, err := plan.NewStreamJoin(df.node, right, typ, cond)
-	if err != nil {
-		return fail(err)
-	}
-	return &DataFrame{sources: sources, node: j}
+		return j, nil
+	})
 }
