@@ -49,43 +49,20 @@ func dedupPlan(t *testing.T, delay time.Duration, within bool, cols ...string) p
 	return d
 }
 
-// dedupRun drives a pipeline batch by batch over a checkpoint, as the
-// micro-batch driver does.
+// dedupRun drives a deduplication pipeline batch by batch over a
+// checkpoint.
 type dedupRun struct {
-	t     *testing.T
-	mem   memory.Allocator
-	ckpt  objstore.Store
-	prov  state.Provider
-	pipe  *incremental.Pipeline
-	parts int
+	*statePipe
+	ckpt objstore.Store
 }
 
 // newDedupRun builds root over a new state provider on ckpt. Its cleanup
 // closes the pipeline and the provider.
 func newDedupRun(t *testing.T, root plan.Node, ckpt objstore.Store, mem memory.Allocator, parts int, opts ...incremental.BuildOption) *dedupRun {
 	t.Helper()
-	prov, err := state.NewMemoryProvider(ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(opts, incremental.WithStateProvider(prov), incremental.WithStatePartitions(parts))
-	pipe, err := incremental.Build(root, mem, opts...)
-	if err != nil {
-		prov.Close()
-		t.Fatal(err)
-	}
-	r := &dedupRun{t: t, mem: mem, ckpt: ckpt, prov: prov, pipe: pipe, parts: parts}
+	r := &dedupRun{statePipe: openStatePipe(t, root, ckpt, mem, parts, opts...), ckpt: ckpt}
 	t.Cleanup(r.close)
 	return r
-}
-
-func (r *dedupRun) close() {
-	r.pipe.Close()
-	r.prov.Close()
-}
-
-func (r *dedupRun) info(id, wmMs int64) incremental.BatchInfo {
-	return incremental.BatchInfo{BatchID: id, WatermarkMs: wmMs, Conf: map[string]string{state.NumPartitionsConf: strconv.Itoa(r.parts)}}
 }
 
 // batch runs batch id with watermark wmMs over one record per element of
@@ -134,12 +111,6 @@ func (r *dedupRun) process(rows [][]any) [][]any {
 		}
 	}
 	return got
-}
-
-func releaseRecs(recs []arrow.RecordBatch) {
-	for _, r := range recs {
-		r.Release()
-	}
 }
 
 // metrics returns the operator's state metrics after the last batch.

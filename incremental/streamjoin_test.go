@@ -19,7 +19,6 @@ import (
 	"github.com/sluicehq/sluice/incremental"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/plan"
-	"github.com/sluicehq/sluice/state"
 )
 
 // sjRow is a row of either side: event time (µs; tsNull for null), key
@@ -328,41 +327,27 @@ func sjGenerate(rng *rand.Rand, nBatches int, keys int64) []sjBatch {
 	return out
 }
 
-// sjRunner drives a join pipeline over a checkpoint batch by batch.
+// sjRunner drives a join pipeline over a checkpoint batch by batch,
+// through stops and starts.
 type sjRunner struct {
 	t     *testing.T
 	mem   memory.Allocator
 	root  plan.Node
 	ckpt  objstore.Store
 	parts int
-	prov  state.Provider
-	pipe  *incremental.Pipeline
+	*statePipe
 }
 
 func (r *sjRunner) start() {
 	r.t.Helper()
-	prov, err := state.NewMemoryProvider(r.ckpt)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	pipe, err := incremental.Build(r.root, r.mem, incremental.WithStateProvider(prov), incremental.WithOutputMode(plan.Append))
-	if err != nil {
-		prov.Close()
-		r.t.Fatal(err)
-	}
-	r.prov, r.pipe = prov, pipe
+	r.statePipe = openStatePipe(r.t, r.root, r.ckpt, r.mem, r.parts, incremental.WithOutputMode(plan.Append))
 }
 
 func (r *sjRunner) stop() {
-	if r.pipe != nil {
-		r.pipe.Close()
-		r.prov.Close()
-		r.pipe = nil
+	if r.statePipe != nil {
+		r.close()
+		r.statePipe = nil
 	}
-}
-
-func (r *sjRunner) info(id, wmMs int64) incremental.BatchInfo {
-	return incremental.BatchInfo{BatchID: id, WatermarkMs: wmMs, Conf: map[string]string{state.NumPartitionsConf: strconv.Itoa(r.parts)}}
 }
 
 // run runs batch id; with abandon, it stops after the first records as a

@@ -20,7 +20,6 @@ import (
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/plan"
-	"github.com/sluicehq/sluice/state"
 	"github.com/sluicehq/sluice/stateful"
 )
 
@@ -118,35 +117,15 @@ func twsPlan(t *testing.T, p stateful.Processor, mode stateful.TimeMode, delay t
 	return tws
 }
 
-// twsRun drives a pipeline batch by batch over a checkpoint.
-type twsRun struct {
-	t     *testing.T
-	mem   memory.Allocator
-	prov  state.Provider
-	pipe  *incremental.Pipeline
-	parts int
-}
+// twsRun drives a transformWithState pipeline batch by batch over a
+// checkpoint.
+type twsRun struct{ *statePipe }
 
 func newTWSRun(t *testing.T, root plan.Node, ckpt objstore.Store, mem memory.Allocator, parts int, opts ...incremental.BuildOption) *twsRun {
 	t.Helper()
-	prov, err := state.NewMemoryProvider(ckpt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts = append(opts, incremental.WithStateProvider(prov), incremental.WithStatePartitions(parts))
-	pipe, err := incremental.Build(root, mem, opts...)
-	if err != nil {
-		prov.Close()
-		t.Fatal(err)
-	}
-	r := &twsRun{t: t, mem: mem, prov: prov, pipe: pipe, parts: parts}
+	r := &twsRun{openStatePipe(t, root, ckpt, mem, parts, opts...)}
 	t.Cleanup(r.close)
 	return r
-}
-
-func (r *twsRun) close() {
-	r.pipe.Close()
-	r.prov.Close()
 }
 
 // batch runs a batch over one record per element of recs (rows of
@@ -155,7 +134,8 @@ func (r *twsRun) close() {
 func (r *twsRun) batch(id, wmMs, nowMs int64, recs ...[][]any) ([][]any, error) {
 	r.t.Helper()
 	ctx := context.Background()
-	info := incremental.BatchInfo{BatchID: id, WatermarkMs: wmMs, TimestampMs: nowMs, Conf: map[string]string{state.NumPartitionsConf: strconv.Itoa(r.parts)}}
+	info := r.info(id, wmMs)
+	info.TimestampMs = nowMs
 	if err := r.pipe.BeginBatch(ctx, info); err != nil {
 		return nil, err
 	}
