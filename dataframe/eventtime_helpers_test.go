@@ -86,6 +86,48 @@ func (r etRow) goValues(intKeys bool) []any {
 	return []any{time.UnixMicro(r.ts).UTC(), key, v}
 }
 
+// etValues is goValues of each row.
+func etValues(intKeys bool, rows []etRow) [][]any {
+	vals := make([][]any, len(rows))
+	for i, r := range rows {
+		vals[i] = r.goValues(intKeys)
+	}
+	return vals
+}
+
+// etFixture is a checked allocator, a memory source of etSchema(intKeys)
+// built with it, and a memory sink. When the test ends the sink is
+// released, the source closed and the allocator checked for bytes left.
+type etFixture struct {
+	t       *testing.T
+	intKeys bool
+	mem     *memory.CheckedAllocator
+	src     *memsrc.Source
+	out     *memsink.Sink
+}
+
+func newETFixture(t *testing.T, intKeys bool) *etFixture {
+	f := &etFixture{t: t, intKeys: intKeys, mem: memory.NewCheckedAllocator(memory.NewGoAllocator()), out: memsink.New()}
+	t.Cleanup(func() { f.mem.AssertSize(t, 0) })
+	f.src = memsrc.New(etSchema(intKeys), memsrc.WithAllocator(f.mem))
+	t.Cleanup(func() { f.src.Close() })
+	t.Cleanup(f.out.Release)
+	return f
+}
+
+// add adds rows to the source as one record.
+func (f *etFixture) add(rows ...etRow) {
+	f.t.Helper()
+	if _, err := f.src.AddRows(etValues(f.intKeys, rows)...); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// quietEngine is an engine that logs nothing.
+func quietEngine() *engine.Engine {
+	return engine.New(engine.WithLogger(slog.New(slog.DiscardHandler)))
+}
+
 func (r etRow) String() string {
 	v := strconv.FormatInt(r.value, 10)
 	if r.null {
@@ -390,14 +432,12 @@ func (h *etHarness) start() {
 // add adds rows as one record and returns their indices.
 func (h *etHarness) add(rows ...etRow) {
 	h.t.Helper()
-	vals := make([][]any, len(rows))
 	idx := make([]int, len(rows))
 	for i, r := range rows {
-		vals[i] = r.goValues(h.cfg.intKeys)
 		idx[i] = len(h.rows)
 		h.rows = append(h.rows, r)
 	}
-	if _, err := h.src.AddRows(vals...); err != nil {
+	if _, err := h.src.AddRows(etValues(h.cfg.intKeys, rows)...); err != nil {
 		h.t.Fatal(err)
 	}
 	h.records = append(h.records, idx)

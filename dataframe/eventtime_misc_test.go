@@ -2,13 +2,10 @@ package dataframe_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/engine"
@@ -32,12 +29,8 @@ func TestEventTimeIdleWatermark(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx := context.Background()
-				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-				defer mem.AssertSize(t, 0)
-				src := memsrc.New(etSchema(false), memsrc.WithAllocator(mem))
-				defer src.Close()
-				out := memsink.New()
-				defer out.Release()
+				f := newETFixture(t, false)
+				src, out := f.src, f.out
 				var opts []dataframe.WatermarkOption
 				if idle {
 					opts = append(opts, dataframe.WithIdleTimeout(time.Second))
@@ -48,16 +41,9 @@ func TestEventTimeIdleWatermark(t *testing.T) {
 				// The watermark after this batch is 1012 - 5 = 1007 s:
 				// [1000, 1010) closes 3 s after the input went idle and
 				// [1010, 1020) 13 s after.
-				rows := []etRow{{ts: 1001 * s, key: 1, value: 1}, {ts: 1003 * s, key: 1, value: 2}, {ts: 1012 * s, key: 2, value: 3}}
-				var vals [][]any
-				for _, r := range rows {
-					vals = append(vals, r.goValues(false))
-				}
-				if _, err := src.AddRows(vals...); err != nil {
-					t.Fatal(err)
-				}
+				f.add(etRow{ts: 1001 * s, key: 1, value: 1}, etRow{ts: 1003 * s, key: 1, value: 2}, etRow{ts: 1012 * s, key: 2, value: 3})
 				q, err := df.WriteStream(out).OutputMode("append").CheckpointStore(objstore.NewMemory()).
-					Allocator(mem).Engine(engine.New(engine.WithLogger(slog.New(slog.DiscardHandler)))).
+					Allocator(f.mem).Engine(quietEngine()).
 					Trigger(trigger.ProcessingTime(100 * time.Millisecond)).Start(ctx)
 				if err != nil {
 					t.Fatal(err)

@@ -167,32 +167,23 @@ func sjRunExactlyOnce(t *testing.T, seed uint64, how string, cond bool) {
 // sjQuery is a query over a memory source and sink, run a batch at a
 // time by step.
 type sjQuery struct {
-	t   *testing.T
-	src *memsrc.Source
-	out *memsink.Sink
-	q   interface {
+	*etFixture
+	q interface {
 		ProcessAllAvailable(context.Context) error
 		Stop(context.Context) error
 		Explain() string
 	}
-	mem *memory.CheckedAllocator
 }
 
 func newSJQuery(t *testing.T, build func(*dataframe.DataFrame) *dataframe.DataFrame) *sjQuery {
 	t.Helper()
-	s := &sjQuery{t: t, mem: memory.NewCheckedAllocator(memory.NewGoAllocator()), out: memsink.New()}
-	s.src = memsrc.New(etSchema(true), memsrc.WithAllocator(s.mem))
+	s := &sjQuery{etFixture: newETFixture(t, true)}
 	q, err := build(dataframe.ReadStream(s.src)).WriteStream(s.out).CheckpointStore(objstore.NewMemory()).Allocator(s.mem).Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.q = q
-	t.Cleanup(func() {
-		_ = s.q.Stop(context.Background())
-		s.out.Release()
-		s.src.Close()
-		s.mem.AssertSize(t, 0)
-	})
+	t.Cleanup(func() { _ = s.q.Stop(context.Background()) })
 	return s
 }
 

@@ -3,7 +3,6 @@ package dataframe_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -13,10 +12,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/dataframe"
-	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/objstore"
 	memsink "github.com/sluicehq/sluice/sink/memory"
@@ -269,28 +266,14 @@ func TestTransformWithStateInactivity(t *testing.T) {
 func TestTransformWithStateProcessingTimers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-		defer mem.AssertSize(t, 0)
-		src := memsrc.New(etSchema(false), memsrc.WithAllocator(mem))
-		defer src.Close()
-		out := memsink.New()
-		defer out.Release()
-		add := func(rows ...etRow) {
-			t.Helper()
-			var vals [][]any
-			for _, r := range rows {
-				vals = append(vals, r.goValues(false))
-			}
-			if _, err := src.AddRows(vals...); err != nil {
-				t.Fatal(err)
-			}
-		}
+		f := newETFixture(t, false)
+		src, out, add := f.src, f.out, f.add
 		s := etSec
 		add(etRow{ts: 1000 * s, key: 1, value: 1}, etRow{ts: 1000 * s, key: 2, value: 2})
 		q, err := dataframe.ReadStream(src).GroupBy(dataframe.Col("key")).
 			TransformWithState(&inactivity{gapMs: 3000}, twsOut, stateful.ProcessingTime).
-			WriteStream(out).OutputMode("update").CheckpointStore(objstore.NewMemory()).Allocator(mem).
-			Engine(engine.New(engine.WithLogger(slog.New(slog.DiscardHandler)))).
+			WriteStream(out).OutputMode("update").CheckpointStore(objstore.NewMemory()).Allocator(f.mem).
+			Engine(quietEngine()).
 			Trigger(trigger.ProcessingTime(time.Second)).Start(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -342,12 +325,8 @@ func TestTransformWithStateProcessingTimers(t *testing.T) {
 // again.
 func TestTransformWithStateInitialState(t *testing.T) {
 	ctx := context.Background()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	src := memsrc.New(etSchema(false), memsrc.WithAllocator(mem))
-	defer src.Close()
-	out := memsink.New()
-	defer out.Release()
+	f := newETFixture(t, false)
+	mem, src, out := f.mem, f.src, f.out
 	ckpt := objstore.NewMemory()
 	initSchema := arrow.NewSchema([]arrow.Field{
 		{Name: "key", Type: arrow.BinaryTypes.String, Nullable: true},
@@ -362,17 +341,11 @@ func TestTransformWithStateInitialState(t *testing.T) {
 	initRec.Release()
 	run := func(rows ...etRow) {
 		t.Helper()
-		var vals [][]any
-		for _, r := range rows {
-			vals = append(vals, r.goValues(false))
-		}
-		if _, err := src.AddRows(vals...); err != nil {
-			t.Fatal(err)
-		}
+		f.add(rows...)
 		q, err := dataframe.ReadStream(etKeepSource{src}).GroupBy(dataframe.Col("key")).
 			TransformWithState(&seeded{inactivity{gapMs: 1 << 40}}, twsOut, stateful.ProcessingTime, opt).
 			WriteStream(out).CheckpointStore(ckpt).Allocator(mem).
-			Engine(engine.New(engine.WithLogger(slog.New(slog.DiscardHandler)))).Start(ctx)
+			Engine(quietEngine()).Start(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
