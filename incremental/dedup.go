@@ -62,8 +62,8 @@ type Dedup struct {
 	info     BatchInfo
 	seen     []batchKeys // per partition: the keys the batch has seen
 
-	rowBuf   []byte
-	offs     []int
+	rowKeys  rowKeys
+	keyArrs  []arrow.Array
 	ts       []int64
 	tsOK     []bool
 	keep     []bool
@@ -166,36 +166,59 @@ func dedupBound(v []byte, id state.StoreID) (int64, error) {
 	return int64(binary.LittleEndian.Uint64(v[1:])), nil
 }
 
-// key returns row i's encoded key, in d.rowBuf.
-func (d *Dedup) key(i int) []byte {
-	if d.width >= 0 {
-		return d.rowBuf[i*d.width : (i+1)*d.width]
+// key returns row i's encoded key, in d.rowKeys.
+func (d *Dedup) key(i int) []byte { return d.rowKeys.key(i) }
+
+// encode writes the keys of rec's rows to d.rowKeys.
+func (d *Dedup) encode(rec arrow.RecordBatch) {
+	d.keyArrs = d.keyArrs[:0]
+	for _, k := range d.keys {
+		d.keyArrs = append(d.keyArrs, rec.Column(k))
 	}
-	return d.rowBuf[d.offs[i]:d.offs[i+1]]
+	d.rowKeys.encode(d.cols, d.width, d.keyArrs, int(rec.NumRows()))
 }
 
-// encode writes the keys of rec's rows to d.rowBuf.
-func (d *Dedup) encode(rec arrow.RecordBatch) {
-	n := int(rec.NumRows())
-	if d.width >= 0 {
-		d.rowBuf = resize(d.rowBuf, n*d.width)
+// rowKeys are the encoded keys of a record's rows (see keyColumn): with
+// a fixed width, row i's key is the width bytes at i*width of buf;
+// otherwise it is buf[offs[i]:offs[i+1]]. The buffers are reused from
+// record to record.
+type rowKeys struct {
+	width int
+	buf   []byte
+	offs  []int
+}
+
+// encode writes the keys of n rows, key column c from arrs[c] (borrowed)
+// encoded as cols[c], with width the fixed key width or -1.
+func (k *rowKeys) encode(cols []keyColumn, width int, arrs []arrow.Array, n int) {
+	k.width = width
+	if width >= 0 {
+		k.buf = resize(k.buf, n*width)
 		off := 0
-		for c, col := range d.cols {
-			col.encodeFixed(rec.Column(d.keys[c]), d.rowBuf, d.width, off)
+		for c, col := range cols {
+			col.encodeFixed(arrs[c], k.buf, width, off)
 			off += col.width
 		}
 		return
 	}
-	d.offs = resize(d.offs, n+1)
-	buf := d.rowBuf[:0]
+	k.offs = resize(k.offs, n+1)
+	buf := k.buf[:0]
 	for i := 0; i < n; i++ {
-		d.offs[i] = len(buf)
-		for _, k := range d.keys {
-			buf = appendKeyValue(buf, rec.Column(k), i)
+		k.offs[i] = len(buf)
+		for _, a := range arrs {
+			buf = appendKeyValue(buf, a, i)
 		}
 	}
-	d.offs[n] = len(buf)
-	d.rowBuf = buf
+	k.offs[n] = len(buf)
+	k.buf = buf
+}
+
+// key returns row i's key, in k's buffer.
+func (k *rowKeys) key(i int) []byte {
+	if k.width >= 0 {
+		return k.buf[i*k.width : (i+1)*k.width]
+	}
+	return k.buf[k.offs[i]:k.offs[i+1]]
 }
 
 // Process returns the rows of rec (borrowed) whose key neither an earlier

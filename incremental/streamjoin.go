@@ -91,8 +91,7 @@ type StreamJoin struct {
 	ord        [2]uint32
 
 	// per processSide scratch, indexed by input row
-	keyBuf  []byte
-	offs    []int
+	rowKeys rowKeys
 	ts      []int64
 	tsOK    []bool
 	rowGrp  []int32
@@ -344,12 +343,7 @@ func rowKey(dst []byte, side int, key []byte, batch int64, ord uint32) []byte {
 }
 
 // key returns the encoded join key of input row i.
-func (j *StreamJoin) key(i int) []byte {
-	if j.width >= 0 {
-		return j.keyBuf[i*j.width : (i+1)*j.width]
-	}
-	return j.keyBuf[j.offs[i]:j.offs[i+1]]
-}
+func (j *StreamJoin) key(i int) []byte { return j.rowKeys.key(i) }
 
 // processSide joins rec (borrowed), a record of side, with the other
 // side's rows and adds its rows to its side's state. The joined rows are
@@ -367,25 +361,7 @@ func (j *StreamJoin) processSide(ctx context.Context, side int, rec arrow.Record
 	for c, col := range j.keyCols[side] {
 		keys[c] = rec.Column(col)
 	}
-	if j.width >= 0 {
-		j.keyBuf = resize(j.keyBuf, n*j.width)
-		off := 0
-		for c, col := range j.kcols {
-			col.encodeFixed(keys[c], j.keyBuf, j.width, off)
-			off += col.width
-		}
-	} else {
-		j.offs = resize(j.offs, n+1)
-		buf := j.keyBuf[:0]
-		for i := 0; i < n; i++ {
-			j.offs[i] = len(buf)
-			for c := range keys {
-				buf = appendKeyValue(buf, keys[c], i)
-			}
-		}
-		j.offs[n] = len(buf)
-		j.keyBuf = buf
-	}
+	j.rowKeys.encode(j.kcols, j.width, keys, n)
 	if j.hasRange {
 		j.ts, j.tsOK = timestampsMicros(rec.Column(j.timeCol[side]), j.ts, j.tsOK)
 	}

@@ -59,8 +59,7 @@ type Transform struct {
 	rowIdx   []int32
 	rowGid   []int32
 	firstRow []int32 // per group, its first kept row
-	rowBuf   []byte
-	offs     []int
+	rowKeys  rowKeys
 	gids     []int32
 	tsBuf    []int64
 	tsOK     []bool
@@ -197,25 +196,7 @@ func (t *Transform) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.R
 			}
 		}
 	}
-	if t.width >= 0 {
-		t.rowBuf = resize(t.rowBuf, n*t.width)
-		off := 0
-		for c, col := range t.cols {
-			col.encodeFixed(keyArrs[c], t.rowBuf, t.width, off)
-			off += col.width
-		}
-	} else {
-		t.offs = resize(t.offs, n+1)
-		buf := t.rowBuf[:0]
-		for i := range n {
-			t.offs[i] = len(buf)
-			for c := range t.cols {
-				buf = appendKeyValue(buf, keyArrs[c], i)
-			}
-		}
-		t.offs[n] = len(buf)
-		t.rowBuf = buf
-	}
+	t.rowKeys.encode(t.cols, t.width, keyArrs, n)
 	ri := int32(len(t.recs))
 	kept := 0
 	for i := range n {
@@ -224,9 +205,9 @@ func (t *Transform) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.R
 		}
 		var g int32
 		if t.width >= 0 {
-			g = t.table.findFixed(t.rowBuf[i*t.width : (i+1)*t.width])
+			g = t.table.findFixed(t.rowKeys.key(i))
 		} else {
-			g = t.table.findVar(t.rowBuf[t.offs[i]:t.offs[i+1]])
+			g = t.table.findVar(t.rowKeys.key(i))
 		}
 		if int(g) == len(t.firstRow) {
 			t.firstRow = append(t.firstRow, int32(len(t.rowRec)))
