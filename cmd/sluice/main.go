@@ -21,6 +21,7 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: sluice COMMAND [flags]
 
 commands:
+  bench      run streaming benchmarks (ysb, nexmark-q0 ..., or all) beside hand-written baselines
   demo       run the demo job (rate source -> filter/project -> Parquet files)
   inspect    print what a checkpoint holds: query id, batches, offsets, commits
   version    print the version
@@ -37,6 +38,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch args[0] {
+	case "bench":
+		err = runBench(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = runDemo(ctx, args[1:], stdout, stderr)
 	case "inspect":
