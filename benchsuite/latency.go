@@ -302,13 +302,14 @@ func deleteTopics(brokers []string, logf func(string, ...any), names ...string) 
 }
 
 // produceAtRate writes n events, seq 0..n-1, to topic at rate events per
-// second, each carrying its produce time (the wall clock read just before
-// it is handed to the producer). With tail set it then goes on at the
+// second from start on (event i is due at start + i/rate), each carrying
+// its produce time (the wall clock read just before it is handed to the
+// producer). With tail set it then goes on at the
 // same rate with tail events (seq -1) until stop is closed: they move
 // event time on, so the window holding the last counted event closes as
 // every other one does, and the query filters them out. It returns when
 // done, when stop is closed, or on the first produce error.
-func produceAtRate(ctx context.Context, brokers []string, topic string, n int64, rate int, tail bool, stop <-chan struct{}) error {
+func produceAtRate(ctx context.Context, brokers []string, topic string, start time.Time, n int64, rate int, tail bool, stop <-chan struct{}) error {
 	cfg := sarama.NewConfig()
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Idempotent = true
@@ -333,7 +334,6 @@ func produceAtRate(ctx context.Context, brokers []string, topic string, n int64,
 	interval := time.Second / time.Duration(rate)
 	timer := time.NewTimer(0)
 	<-timer.C
-	start := time.Now()
 loop:
 	for i := int64(0); tail || i < n; i++ {
 		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
@@ -379,13 +379,25 @@ type producerRun struct {
 }
 
 // startProducer runs produceAtRate in a goroutine.
-func startProducer(ctx context.Context, brokers []string, topic string, n int64, rate int, tail bool, stop <-chan struct{}) *producerRun {
+func startProducer(ctx context.Context, brokers []string, topic string, start time.Time, n int64, rate int, tail bool, stop <-chan struct{}) *producerRun {
 	r := &producerRun{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
-		r.err = produceAtRate(ctx, brokers, topic, n, rate, tail, stop)
+		r.err = produceAtRate(ctx, brokers, topic, start, n, rate, tail, stop)
 	}()
 	return r
+}
+
+// sleepUntil waits until t or until ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ---- statistics --------------------------------------------------------
@@ -443,6 +455,9 @@ type latencyPhase struct {
 	Windows []windowResult
 	Timing  Timing
 	Batches int64 // micro-batches run
+	// BatchMs holds durationMs.triggerExecution of every batch run while
+	// events were produced.
+	BatchMs []float64
 }
 
 // runLatencyKafka runs the latency-kafka workload once per trigger
@@ -506,9 +521,12 @@ func runLatencyKafka(ctx context.Context, cfg Config, opts latencyOptions) (Resu
 		res.Extra["max_ms"+suffix] = lat[len(lat)-1]
 		res.Extra["windows"+suffix] = float64(len(lat))
 		res.Extra["batches"+suffix] = float64(ph.Batches)
+		batch := sortedCopy(ph.BatchMs)
+		res.Extra["batch_p50_ms"+suffix] = percentile(batch, 50)
+		res.Extra["batch_p99_ms"+suffix] = percentile(batch, 99)
 		fmt.Fprintf(h, "trigger=%s events=%d counted=%d seqsum=%d\n", tr, n, counted, seqSum)
-		logf("latency-kafka: trigger %v: %d events in %d windows, %d batches: latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
-			tr, n, len(lat), ph.Batches, percentile(lat, 50), percentile(lat, 99), lat[len(lat)-1])
+		logf("latency-kafka: trigger %v: %d events in %d windows, %d batches (duration p50 %.0f ms, p99 %.0f ms): latency p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+			tr, n, len(lat), ph.Batches, percentile(batch, 50), percentile(batch, 99), percentile(lat, 50), percentile(lat, 99), lat[len(lat)-1])
 	}
 	res.Fill(n*int64(len(opts.triggers)), total)
 	res.Checksum = hex.EncodeToString(h.Sum(nil))[:16]
@@ -544,7 +562,15 @@ func runLatencyPhase(ctx context.Context, dir string, n int64, tr time.Duration,
 		return ph, err
 	}
 
-	q, err := startLatencyQuery(ctx, opts, in, out, ckpt, tr)
+	var mu sync.Mutex
+	measuring := false
+	q, err := startLatencyQuery(ctx, opts, in, out, ckpt, tr, func(p engine.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if measuring {
+			ph.BatchMs = append(ph.BatchMs, float64(p.DurationMs["triggerExecution"]))
+		}
+	})
 	if err != nil {
 		return ph, err
 	}
@@ -561,11 +587,24 @@ func runLatencyPhase(ctx context.Context, dir string, n int64, tr time.Duration,
 	}
 	firstBatch := q.LastBatchID()
 
+	// Start the schedule so that the last counted event is due just
+	// before a whole second: then the window holding it ends right after
+	// it, as every full window does, instead of waiting for the clock to
+	// reach its end with no counted event left to produce.
+	interval := time.Second / time.Duration(opts.rate)
+	start := time.Now().Add(time.Duration(n) * interval).Truncate(time.Second).Add(time.Second - time.Duration(n)*interval)
+	if err := sleepUntil(ctx, start); err != nil {
+		stopQuery()
+		return ph, err
+	}
 	stop := make(chan struct{})
 	var prod *producerRun
 	var runErr error
+	mu.Lock()
+	measuring = true
+	mu.Unlock()
 	ph.Timing, runErr = Measure(func() error {
-		prod = startProducer(ctx, opts.brokers, in, n, opts.rate, true, stop)
+		prod = startProducer(ctx, opts.brokers, in, start, n, opts.rate, true, stop)
 		deadline := time.NewTimer(time.Duration(n)*time.Second/time.Duration(opts.rate) + time.Minute)
 		defer deadline.Stop()
 		var counted int64
@@ -604,6 +643,9 @@ func runLatencyPhase(ctx context.Context, dir string, n int64, tr time.Duration,
 	if err := stopQuery(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("benchsuite: latency-kafka: stopping the query: %w", err)
 	}
+	mu.Lock() // the query has stopped; this orders its last progress call before the reads below
+	measuring = false
+	mu.Unlock()
 	cancel()
 	if err := <-consumerErr; err != nil && runErr == nil && !errors.Is(err, context.Canceled) {
 		runErr = err
@@ -635,7 +677,8 @@ func checkWindows(ws []windowResult, n int64) error {
 
 // startLatencyQuery starts Kafka(in) -> from_json -> watermark 0 ->
 // drop tail events -> 1 s tumbling count -> Kafka(out) exactly once.
-func startLatencyQuery(ctx context.Context, opts latencyOptions, in, out string, ckpt objstore.Store, tr time.Duration) (*engine.Query, error) {
+// onProgress receives every batch's progress.
+func startLatencyQuery(ctx context.Context, opts latencyOptions, in, out string, ckpt objstore.Store, tr time.Duration, onProgress func(engine.Progress)) (*engine.Query, error) {
 	src, err := kafkasrc.New(ctx, kafkasrc.WithBrokers(opts.brokers...), kafkasrc.WithTopics(in), kafkasrc.WithLogger(quietLogger))
 	if err != nil {
 		return nil, fmt.Errorf("benchsuite: latency-kafka: source: %w", err)
@@ -663,7 +706,7 @@ func startLatencyQuery(ctx context.Context, opts latencyOptions, in, out string,
 		Trigger(trigger.ProcessingTime(tr)).
 		CheckpointStore(ckpt).
 		Allocator(opts.mem).
-		Engine(engine.New(engine.WithLogger(quietLogger))).
+		Engine(engine.New(engine.WithLogger(quietLogger), engine.WithListener(engine.ListenerFuncs{Progress: onProgress}))).
 		Start(ctx)
 	if err != nil {
 		src.Close()
@@ -858,7 +901,7 @@ func runParquetS3(ctx context.Context, cfg Config, opts parquetOptions) (Result,
 
 	var prod *producerRun
 	timing, runErr := Measure(func() error {
-		prod = startProducer(ctx, opts.brokers, in, n, opts.rate, false, nil)
+		prod = startProducer(ctx, opts.brokers, in, time.Now(), n, opts.rate, false, nil)
 		prodDone := prod.done
 		limit := time.Duration(n)*time.Second/time.Duration(opts.rate) + time.Minute
 		deadline := time.NewTimer(limit)
