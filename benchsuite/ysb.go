@@ -799,6 +799,7 @@ func ysbMeasure(ctx context.Context, cfg Config, name string, shape ysbShape, da
 	r.Fill(shape.events, run.timing)
 	r.BaselineEventsPerS = float64(shape.events) / lt.Wall.Seconds()
 	r.Extra = map[string]float64{
+		"input_mb":                   float64(ysbInputBytes(recs)) / (1 << 20),
 		"batches":                    float64(run.batches),
 		"result_rows":                float64(len(run.counts)),
 		"views_joined":               float64(ysbTotal(run.counts)),
@@ -810,6 +811,32 @@ func ysbMeasure(ctx context.Context, cfg Config, name string, shape ysbShape, da
 		r.Extra["json_bytes_per_event"] = float64(jsonBytes) / float64(shape.events)
 	}
 	return r, nil
+}
+
+// ysbInputBytes is the size of the buffers recs (borrowed) hold, each
+// buffer counted once however many records share it.
+func ysbInputBytes(recs []arrow.RecordBatch) int64 {
+	seen := map[*byte]bool{}
+	var n int64
+	var walk func(d arrow.ArrayData)
+	walk = func(d arrow.ArrayData) {
+		for _, b := range d.Buffers() {
+			if b == nil || b.Len() == 0 || seen[&b.Bytes()[0]] {
+				continue
+			}
+			seen[&b.Bytes()[0]] = true
+			n += int64(b.Len())
+		}
+		for _, c := range d.Children() {
+			walk(c)
+		}
+	}
+	for _, rec := range recs {
+		for _, col := range rec.Columns() {
+			walk(col.Data())
+		}
+	}
+	return n
 }
 
 // offHeap is a memory.Allocator whose buffers are anonymous memory maps,

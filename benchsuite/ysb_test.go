@@ -291,3 +291,30 @@ func TestOffHeap(t *testing.T) {
 	mem.Free(b)
 	mem.Free(mem.Allocate(0))
 }
+
+// The input size counts each buffer once: records that share payload
+// arrays add only their own event_time column.
+func TestYSBInputBytes(t *testing.T) {
+	mem := checked(t, memory.NewGoAllocator())
+	s := ysbShape{events: 4_000, batch: 1_000, perSecond: 1_000, period: 2_000, seed: 1}
+	recs := s.generateArrow(mem)
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	one := ysbInputBytes(recs[:1])
+	two := ysbInputBytes(recs[:2])
+	all := ysbInputBytes(recs)
+	var times int64 // the buffers of the last two records' event_time
+	for _, r := range recs[2:] {
+		for _, b := range r.Column(5).Data().Buffers() {
+			if b != nil {
+				times += int64(b.Len())
+			}
+		}
+	}
+	if one < 1_000*(8+8+8+4+8) || two < 2*one*99/100 || times < 2*1_000*8 || all != two+times {
+		t.Fatalf("input bytes: one record %d, two %d, four %d; want four = two + the last two event_time columns (%d)", one, two, all, times)
+	}
+}
