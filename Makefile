@@ -43,6 +43,7 @@ bench: services-up
 	$(GO) test -run '^$$' -bench 'RateToParquet' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'TumblingWindow|SlidingWindow' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'Dedup|StaticJoin|StreamJoin|TransformWithState' -benchtime 1x -count 1 ./bench/ | tee -a bench.out
+	$(GO) run ./cmd/sluice bench all | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'FilterProject' -count 1 ./incremental/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'DecodeJSON|DecodeCSV' -count 1 ./decode/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'ToTimestamp|DateFormat' -count 1 ./expr/ | tee -a bench.out
