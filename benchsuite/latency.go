@@ -1,12 +1,46 @@
 package benchsuite
 
-// The end-to-end latency workloads: latency-kafka (Kafka -> parse -> 1 s
-// tumbling count -> Kafka exactly once, read back by a read_committed
-// consumer) and parquet-s3 (the same events -> Parquet on S3-compatible
-// storage at a 1 s trigger). Both are fed by a producer that writes events
-// at a fixed rate (10,000 per second) into a topic of a real Kafka-protocol
-// broker while the query runs, so what they measure is the time an event
-// takes through the engine, not how fast it can drain a backlog.
+// The end-to-end latency workloads. Both are fed by a producer that writes
+// JSON events at a fixed rate (10,000 per second) into a new one-partition
+// topic of a real Kafka-protocol broker while the query runs, so they
+// measure the time an event takes through the engine, not how fast a
+// backlog drains. An event carries its sequence number and its produce
+// time: the wall clock read just before the event is handed to the Kafka
+// client, so producer batching and the broker's append count as latency.
+//
+// latency-kafka: Kafka -> from_json -> watermark (delay 0) -> 1 s tumbling
+// event-time window count (event time = produce time) -> to_json -> Kafka
+// sink exactly once; a read_committed consumer in the same process (so on
+// the same clock) reads the results. Each result row carries max(ts), the
+// produce time of the newest event it counts; its latency is the moment
+// the consumer received the row minus that time. It therefore includes
+// the wait for an event at or past the window's end (0.1 ms at this rate),
+// the batch that moves the watermark past the end, the batch that emits
+// the window, the Kafka transaction, and the consumer's fetch. One
+// partition keeps events in produce order, so a zero watermark delay drops
+// nothing (a late event would fail the count check). The run is repeated
+// for each trigger interval (0 and 100ms), each with Config.Events events;
+// p50/p99 are nearest-rank percentiles over the windows of one run (about
+// 20 with the defaults, so p99 is the slowest window). Extra keys: p50_ms,
+// p99_ms, max_ms, windows, batches, batch_p50_ms and batch_p99_ms
+// (durationMs.triggerExecution) for trigger 0, and the same keys with the
+// suffix _trigger100ms for 100ms. Result.Events counts both runs.
+//
+// parquet-s3: Kafka -> from_json -> Parquet on S3 with a 1 s ProcessingTime
+// trigger, checkpoint on S3 too. Extra: rows_per_s (rows committed per
+// second of the run), processed_rows_per_s (rows per second of batch
+// execution time), commit_p50_ms and commit_p99_ms (durationMs.
+// triggerExecution of the batches that read rows: planning, reading,
+// Parquet files, sink log and checkpoint commit), addbatch_p50_ms and
+// addbatch_p99_ms (the Parquet files and sink log alone), e2e_p50_ms and
+// e2e_p99_ms (per row: the moment the driver reported its batch committed
+// minus its produce time).
+//
+// Both check their output: latency-kafka that the windows count every
+// event once (count and sum of sequence numbers) and no window twice;
+// parquet-s3, reading the output back through the sink log, that every
+// event is there once with the attributes produced. The checksum is over
+// those checked facts, so it depends on Events only.
 //
 // Endpoints come from the environment, with the names scripts/services.sh
 // writes to .services/env:
@@ -22,7 +56,9 @@ package benchsuite
 // env in SLUICE_SERVICES_DIR, or .services/env in the working directory or
 // the nearest parent that has one. A bare host:port in SLUICE_S3_ENDPOINT
 // is plain HTTP, as services.sh means it; in the AWS_ variables it is
-// HTTPS, as the AWS tools read it.
+// HTTPS, as the AWS tools read it. Topics and S3 objects a run creates are
+// deleted at its end; the checkpoint of latency-kafka is a folder under
+// Config.Dir (a temporary folder when empty), removed at the end.
 
 import (
 	"bufio"
@@ -69,7 +105,7 @@ func init() {
 			"fed at 10k events/s; latency p50/p99 from the produce time of a window's newest event to the moment its count " +
 			"is read, once with trigger 0 (p50_ms, p99_ms) and once with trigger 100ms (p50_ms_trigger100ms, p99_ms_trigger100ms); " +
 			"events counts both runs. Brokers: SLUICE_KAFKA_BROKERS or KAFKA_BROKERS",
-		DefaultEvents: 200_000,
+		DefaultEvents: latencyDefaultEvents,
 		Run: func(ctx context.Context, cfg Config) (Result, error) {
 			brokers, err := kafkaBrokersFromEnv()
 			if err != nil {
@@ -84,7 +120,7 @@ func init() {
 		Description: "Kafka -> from_json -> Parquet on S3 (checkpoint there too) with a 1 s ProcessingTime trigger, fed at " +
 			"10k events/s: rows/s, batch commit latency p50/p99 (triggerExecution) and produce-to-commit p50/p99 per row. " +
 			"Brokers: SLUICE_KAFKA_BROKERS; storage: SLUICE_S3_ENDPOINT, SLUICE_S3_ACCESS_KEY, SLUICE_S3_SECRET_KEY, SLUICE_BENCH_BUCKET",
-		DefaultEvents: 200_000,
+		DefaultEvents: latencyDefaultEvents,
 		Run: func(ctx context.Context, cfg Config) (Result, error) {
 			brokers, err := kafkaBrokersFromEnv()
 			if err != nil {
@@ -102,6 +138,10 @@ func init() {
 
 // latencyRate is the producer's rate, events per second.
 const latencyRate = 10_000
+
+// latencyDefaultEvents is both workloads' default event count: 20 s of
+// events at latencyRate.
+const latencyDefaultEvents = 200_000
 
 // latencyTriggers are the trigger intervals latency-kafka runs with.
 var latencyTriggers = []time.Duration{0, 100 * time.Millisecond}
@@ -466,7 +506,7 @@ type latencyPhase struct {
 func runLatencyKafka(ctx context.Context, cfg Config, opts latencyOptions) (Result, []latencyPhase, error) {
 	n := cfg.Events
 	if n <= 0 {
-		n = 200_000
+		n = latencyDefaultEvents
 	}
 	if opts.rate <= 0 {
 		opts.rate = latencyRate
@@ -797,7 +837,7 @@ func runParquetS3(ctx context.Context, cfg Config, opts parquetOptions) (Result,
 	var run parquetRun
 	n := cfg.Events
 	if n <= 0 {
-		n = 200_000
+		n = latencyDefaultEvents
 	}
 	if opts.rate <= 0 {
 		opts.rate = latencyRate
