@@ -91,7 +91,10 @@ func TestLatencyKafkaCountsEveryEventOnce(t *testing.T) {
 	if want := hex.EncodeToString(h.Sum(nil))[:16]; res.Checksum != want {
 		t.Errorf("checksum %s, want %s", res.Checksum, want)
 	}
-	for _, suffix := range []string{"", "_trigger100ms"} {
+	for i, suffix := range []string{"", "_trigger100ms"} {
+		if got := res.Extra["windows"+suffix] + res.Extra["windows_excluded"+suffix]; got != float64(len(phases[i].Windows)) || res.Extra["windows"+suffix] < 1 {
+			t.Errorf("Extra says %v windows measured and %v left out, the run read %d", res.Extra["windows"+suffix], res.Extra["windows_excluded"+suffix], len(phases[i].Windows))
+		}
 		p50 := finitePositive(t, res, "p50_ms"+suffix)
 		p99 := finitePositive(t, res, "p99_ms"+suffix)
 		if p99 < p50 {
@@ -201,6 +204,31 @@ func TestPercentileNearestRank(t *testing.T) {
 	}
 	if !math.IsNaN(percentile(nil, 50)) {
 		t.Error("percentile of no values is not NaN")
+	}
+}
+
+func TestMeasuredLatenciesLeaveOutAnEarlyEndedLastWindow(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
+	win := func(sec int, newest time.Duration, readAfter time.Duration) windowResult {
+		start := base.Add(time.Duration(sec) * time.Second)
+		maxTS := start.Add(newest)
+		return windowResult{Start: start.Format(time.RFC3339Nano), start: start, Count: 1, MaxTS: maxTS.UnixMicro(), Read: maxTS.Add(readAfter)}
+	}
+	full := time.Second - 100*time.Microsecond
+	// The last window (by start, not by order read) ended early: left out.
+	ws := []windowResult{win(0, full, 30*time.Millisecond), win(2, 400*time.Millisecond, 600*time.Millisecond), win(1, full, 20*time.Millisecond)}
+	lat, excluded := measuredLatencies(ws)
+	if excluded != 1 || len(lat) != 2 || lat[0] != 20 || lat[1] != 30 {
+		t.Errorf("latencies %v, %d left out; want [20 30] and 1", lat, excluded)
+	}
+	// A last window whose newest event is at its end is measured.
+	ws[1] = win(2, full, 25*time.Millisecond)
+	if lat, excluded = measuredLatencies(ws); excluded != 0 || len(lat) != 3 || lat[1] != 25 {
+		t.Errorf("latencies %v, %d left out; want [20 25 30] and 0", lat, excluded)
+	}
+	// A single window is always measured.
+	if lat, excluded = measuredLatencies([]windowResult{win(0, 300*time.Millisecond, time.Second)}); excluded != 0 || len(lat) != 1 || lat[0] != 1000 {
+		t.Errorf("latencies %v, %d left out; want [1000] and 0", lat, excluded)
 	}
 }
 
