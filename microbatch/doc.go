@@ -35,7 +35,9 @@
 //   - StateReporter: per-operator state metrics, in
 //     Progress.StateOperators.
 //   - StatePurger: deletion of state older than the batches retained,
-//     called where the driver purges old log entries (every 10 batches).
+//     called where the driver purges old log entries (every 10 batches, in
+//     the background, one purge at a time; Run waits for it before it
+//     returns).
 //
 // # Event-time watermarks
 //

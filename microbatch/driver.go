@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -198,6 +199,11 @@ type Driver struct {
 	commits *wal.Log[wal.CommitEntry]
 	queryID string
 
+	// purges tracks the background purge of old logs and state; purging
+	// is set while one runs.
+	purges  sync.WaitGroup
+	purging atomic.Bool
+
 	// Loop state, touched only by the loop goroutine.
 	nextBatch   int64
 	committed   []source.Offset // end offsets of the last committed batch
@@ -359,6 +365,7 @@ func (d *Driver) noteIdle() {
 // canceling ctx abandons it (it is re-run on restart).
 func (d *Driver) Run(ctx context.Context) (err error) {
 	defer func() {
+		d.purges.Wait()
 		d.mu.Lock()
 		d.finished = true
 		d.terminal = err
@@ -798,8 +805,16 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 			}
 		}
 	}
-	if batchID > 0 && batchID%10 == 0 {
-		d.purge(ctx, batchID)
+	if batchID > 0 && batchID%10 == 0 && d.purging.CompareAndSwap(false, true) {
+		// Old log entries and state go in the background: a purge
+		// deletes many objects and must not hold up the next batch. One
+		// runs at a time; Run waits for it before returning.
+		d.purges.Add(1)
+		go func() {
+			defer d.purges.Done()
+			defer d.purging.Store(false)
+			d.purge(ctx, batchID)
+		}()
 	}
 	durations[DurCommitOffsets] = ms(time.Since(t3))
 	elapsed := time.Since(start)
