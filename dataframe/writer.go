@@ -118,7 +118,7 @@ func (w *StreamWriter) Start(ctx context.Context) (*engine.Query, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	opts := []incremental.BuildOption{incremental.WithOutputMode(mode)}
+	opts := []incremental.BuildOption{incremental.WithOutputMode(mode), incremental.WithLogger(eng.Logger())}
 	var provider state.Provider
 	stateful := plan.IsStateful(w.df.node)
 	if w.late != nil && !stateful {

@@ -85,6 +85,10 @@ type Option func(*Engine)
 // WithLogger sets the structured logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.logger = l } }
 
+// Logger returns the engine's structured logger, for parts of a query
+// built outside the engine (the plan's operators).
+func (e *Engine) Logger() *slog.Logger { return e.logger }
+
 // WithAllocator sets the allocator queries use unless their spec has one.
 func WithAllocator(m memory.Allocator) Option { return func(e *Engine) { e.mem = m } }
 

@@ -2,6 +2,7 @@ package incremental
 
 import (
 	"context"
+	"log/slog"
 	"errors"
 	"fmt"
 	"strings"
@@ -47,6 +48,13 @@ type buildOptions struct {
 	mode     plan.OutputMode
 	lateRows bool
 	parts    int
+	logger   *slog.Logger
+}
+
+// WithLogger gives operators that log (a stream-static join reporting its
+// table loads) the query's logger; slog.Default() otherwise.
+func WithLogger(l *slog.Logger) BuildOption {
+	return func(o *buildOptions) { o.logger = l }
 }
 
 // WithStatePartitions tells stateful operators the number of state

@@ -31,9 +31,9 @@ import (
 // table sides, which compute.Take gathers.
 
 func init() {
-	registerUnary((*plan.StaticJoin)(nil), func(n plan.Node, _ buildOptions, mem memory.Allocator) (Operator, plan.Node, error) {
+	registerUnary((*plan.StaticJoin)(nil), func(n plan.Node, o buildOptions, mem memory.Allocator) (Operator, plan.Node, error) {
 		j := n.(*plan.StaticJoin)
-		op, err := newStaticJoin(j, mem)
+		op, err := newStaticJoin(j, mem, o.logger)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -143,7 +143,10 @@ type probeScratch struct {
 	key    []byte
 }
 
-func newStaticJoin(n *plan.StaticJoin, mem memory.Allocator) (*StaticJoin, error) {
+func newStaticJoin(n *plan.StaticJoin, mem memory.Allocator, logger *slog.Logger) (*StaticJoin, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
 	src, ok := n.Table.(table.Source)
 	if !ok {
 		return nil, fmt.Errorf("incremental: Build: %s: the static table %s (%T) is not a table.Source; build it with package table", n, n.Table, n.Table)
@@ -153,7 +156,7 @@ func newStaticJoin(n *plan.StaticJoin, mem memory.Allocator) (*StaticJoin, error
 	}
 	j := &StaticJoin{
 		node: n, src: src, mem: mem, keys: n.BoundLeftKeys(), rightIdx: n.RightKeyIndices(), cols: n.TableColumns(),
-		extra: n.BoundExtra(), kind: n.Type, log: slog.Default(), loadedAt: -1,
+		extra: n.BoundExtra(), kind: n.Type, log: logger, loadedAt: -1,
 	}
 	j.scratch.New = func() any { return new(probeScratch) }
 	return j, nil
