@@ -2,9 +2,9 @@ package incremental
 
 import (
 	"context"
-	"log/slog"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
