@@ -142,7 +142,7 @@ func (w *StreamWriter) Start(ctx context.Context) (*engine.Query, error) {
 			opts = append(opts, incremental.WithLateRows())
 		}
 	}
-	pipe, err := incremental.Build(w.df.node, mem, opts...)
+	pipe, err := incremental.Build(plan.Optimize(w.df.node), mem, opts...)
 	if err != nil {
 		if provider != nil {
 			provider.Close()
