@@ -501,7 +501,18 @@ func (ob *outBuilder) appendStored(key, val []byte, id state.StoreID) error {
 // parallel runs fn(0..n-1) on up to GOMAXPROCS goroutines and returns
 // the first error.
 func parallel(n int, fn func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
+	return parallelWith(runtime.GOMAXPROCS(0), n, fn)
+}
+
+// parallelIO is parallel for work that mostly waits on storage (writing
+// and syncing state objects): every item gets its own goroutine, up to
+// 16 at a time, whatever the number of cores.
+func parallelIO(n int, fn func(i int) error) error {
+	return parallelWith(16, n, fn)
+}
+
+func parallelWith(limit, n int, fn func(i int) error) error {
+	workers := min(limit, n)
 	if workers <= 1 {
 		for i := 0; i < n; i++ {
 			if err := fn(i); err != nil {

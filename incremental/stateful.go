@@ -191,7 +191,7 @@ func (t *stateParts) abortStores() {
 // batch's metrics: m's timings and extra memory plus the stores' counts.
 func (t *stateParts) commitStores(ctx context.Context, m StateOperatorMetrics) error {
 	tc := time.Now()
-	if err := parallel(t.parts, func(p int) error {
+	if err := parallelIO(t.parts, func(p int) error {
 		_, err := t.stores[p].Commit(ctx)
 		return err
 	}); err != nil {
