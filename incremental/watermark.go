@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -13,11 +14,17 @@ import (
 // watermarkOp passes rows through and records the event times it sees,
 // from which the driver derives the watermark.
 type watermarkOp struct {
-	node  *plan.Watermark
-	col   int
+	node *plan.Watermark
+	col  int
+
+	mu    sync.Mutex // Process may run concurrently in a stateless pipeline
 	stats EventTimeStats
-	ts    []int64
-	ok    []bool
+	pool  sync.Pool // *tsBuffers
+}
+
+type tsBuffers struct {
+	ts []int64
+	ok []bool
 }
 
 func newWatermarkOp(node *plan.Watermark) *watermarkOp {
@@ -33,19 +40,24 @@ func (w *watermarkOp) Process(_ context.Context, rec arrow.RecordBatch) (arrow.R
 	if int(rec.NumCols()) <= w.col {
 		return nil, fmt.Errorf("incremental: %s: the record has %d columns", w.node, rec.NumCols())
 	}
-	w.ts, w.ok = timestampsMicros(rec.Column(w.col), w.ts, w.ok)
+	buf, _ := w.pool.Get().(*tsBuffers)
+	if buf == nil {
+		buf = &tsBuffers{}
+	}
+	defer w.pool.Put(buf)
+	buf.ts, buf.ok = timestampsMicros(rec.Column(w.col), buf.ts, buf.ok)
 	// min, max and sum in microseconds over valid rows, then to ms.
 	var s EventTimeStats
 	lo, hi, sum, n := int64(math.MaxInt64), int64(math.MinInt64), 0.0, int64(0)
 	if rec.Column(w.col).NullN() == 0 {
-		for _, v := range w.ts {
+		for _, v := range buf.ts {
 			lo, hi = min(lo, v), max(hi, v)
 			sum += float64(v)
 		}
-		n = int64(len(w.ts))
+		n = int64(len(buf.ts))
 	} else {
-		for i, v := range w.ts {
-			if w.ok[i] {
+		for i, v := range buf.ts {
+			if buf.ok[i] {
 				lo, hi = min(lo, v), max(hi, v)
 				sum += float64(v)
 				n++
@@ -55,7 +67,9 @@ func (w *watermarkOp) Process(_ context.Context, rec arrow.RecordBatch) (arrow.R
 	if n > 0 {
 		s = EventTimeStats{Count: n, MinMs: floorDiv(lo, 1000), MaxMs: floorDiv(hi, 1000), SumMs: sum / 1000}
 	}
+	w.mu.Lock()
 	w.stats.Merge(s)
+	w.mu.Unlock()
 	rec.Retain()
 	return rec, nil
 }
@@ -65,6 +79,8 @@ func (w *watermarkOp) spec() WatermarkSpec {
 }
 
 func (w *watermarkOp) take() EventTimeStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	s := w.stats
 	w.stats = EventTimeStats{}
 	return s
