@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -511,5 +512,62 @@ func TestNexmarkDigestRowsEqualColumns(t *testing.T) {
 	swapped.add(uint64(newNexmarkRow().int(2).str("a long string of bytes").float(0.5)))
 	if swapped.String() == byCol.String() {
 		t.Error("values exchanged between rows gave the same checksum")
+	}
+}
+
+// BenchmarkNexmarkGenerator times generation into records as the queries'
+// sources make them: Read of 1M events per op on all cores, and one
+// 65,536-event record per op on one goroutine; it reports events/s and
+// events/s per core of process CPU time.
+func BenchmarkNexmarkGenerator(b *testing.B) {
+	for _, kinds := range []struct {
+		name  string
+		kinds []NexmarkKind
+	}{
+		{"bids", []NexmarkKind{NexmarkBid}},
+		{"people+auctions", []NexmarkKind{NexmarkPerson, NexmarkAuction}},
+		{"all", []NexmarkKind{NexmarkPerson, NexmarkAuction, NexmarkBid}},
+	} {
+		g, err := NewNexmarkGenerator()
+		if err != nil {
+			b.Fatal(err)
+		}
+		const events = 1_000_000
+		src, err := NewNexmarkSource(g, events, WithNexmarkKinds(kinds.kinds...))
+		if err != nil {
+			b.Fatal(err)
+		}
+		report := func(b *testing.B, perOp int64, cpu0 time.Duration) {
+			cpu := cpuTime() - cpu0
+			total := float64(perOp) * float64(b.N)
+			b.ReportMetric(total/b.Elapsed().Seconds(), "events/s")
+			if cpu > 0 {
+				b.ReportMetric(total/cpu.Seconds(), "events/s/core")
+			}
+		}
+		b.Run(kinds.name+"/read", func(b *testing.B) {
+			ctx := context.Background()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				recs, err := src.Read(ctx, source.CounterOffset("event", 0), source.CounterOffset("event", events), memory.DefaultAllocator)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range recs {
+					r.Release()
+				}
+			}
+			report(b, events, cpu0)
+		})
+		b.Run(kinds.name+"/chunk", func(b *testing.B) {
+			const chunk = 1 << 16
+			cpu0 := cpuTime()
+			lo := int64(0)
+			for b.Loop() {
+				src.generate(memory.DefaultAllocator, lo, lo+chunk).Release()
+				lo = (lo + chunk) % (events - chunk)
+			}
+			report(b, chunk, cpu0)
+		})
 	}
 }
