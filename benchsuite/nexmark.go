@@ -2,11 +2,13 @@ package benchsuite
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -313,7 +315,50 @@ func nexmarkNextAuction(n int64, r *nexmarkRand) int64 {
 }
 
 func nexmarkPrice(r *nexmarkRand) int64 {
-	return int64(math.Floor(math.Pow(10, r.nextFloat64()*6)*100 + 0.5))
+	return int64(math.Floor(nexmarkPow10(r.nextFloat64()*6)*100 + 0.5))
+}
+
+// nexmarkLn10 is math.Log(10), as math.Pow computes it on every call.
+var nexmarkLn10 = math.Log(10)
+
+// nexmarkPow10 is math.Pow(10, y) for y in [0, 6], bit for bit: the
+// same operations as math.Pow's, without its special cases (none applies
+// there) and its Log(10) on every call.
+func nexmarkPow10(y float64) float64 {
+	if y == 0 {
+		return 1
+	}
+	if y == 1 {
+		return 10
+	}
+	if y == 0.5 {
+		return math.Sqrt(10)
+	}
+	yi, yf := math.Modf(y)
+	a1, ae := 1.0, 0
+	if yf != 0 {
+		if yf > 0.5 {
+			yf--
+			yi++
+		}
+		a1 = math.Exp(yf * nexmarkLn10)
+	}
+	// 10 = 0.625 * 2**4; multiply in its successive squarings by the bits
+	// of yi, as math.Pow does.
+	x1, xe := 0.625, 4
+	for i := int64(yi); i != 0; i >>= 1 {
+		if i&1 == 1 {
+			a1 *= x1
+			ae += xe
+		}
+		x1 *= x1
+		xe <<= 1
+		if x1 < .5 {
+			x1 += x1
+			xe--
+		}
+	}
+	return math.Ldexp(a1, ae)
 }
 
 // nexmarkString appends the reference's nextString(maxLength, special):
@@ -344,21 +389,48 @@ func nexmarkString(dst []byte, r *nexmarkRand, maxLength int32, special byte) []
 }
 
 // nexmarkExactString appends n lower-case letters, six from each draw.
+// As the reference, a draw's letters are its base-26 digits, lowest
+// first, with the sign of the draw: a negative draw gives letters below
+// 'a'.
 func nexmarkExactString(dst []byte, r *nexmarkRand, n int) []byte {
-	var rnd int32
-	left := 0
-	for ; n > 0; n-- {
-		if left == 0 {
-			rnd = r.nextInt32()
-			left = 6
-		}
-		// As the reference: a negative draw gives letters below 'a'.
-		dst = append(dst, byte('a'+rnd%26))
-		rnd /= 26
-		left--
+	start := len(dst)
+	dst = slices.Grow(dst, n)[:start+n]
+	out := dst[start:]
+	for len(out) >= 6 {
+		nexmarkLetters(out[:6], r.nextInt32())
+		out = out[6:]
+	}
+	if len(out) > 0 {
+		var last [6]byte
+		nexmarkLetters(last[:], r.nextInt32())
+		copy(out, last[:])
 	}
 	return dst
 }
+
+// nexmarkLetters writes the six letters of draw v to dst[:6], two per
+// table lookup.
+func nexmarkLetters(dst []byte, v int32) {
+	// Branch-free, as the sign is a coin toss: m is 0 or -1, u is |v|.
+	m := v >> 31
+	u := uint32((v ^ m) - m)
+	tab := &nexmarkLetterPairs[m&1]
+	lo, mid, hi := tab[u%676], tab[u/676%676], tab[u/(676*676)%676]
+	binary.LittleEndian.PutUint32(dst, uint32(lo)|uint32(mid)<<16)
+	binary.LittleEndian.PutUint16(dst[4:], hi)
+}
+
+// nexmarkLetterPairs[sign][d0+26*d1] is the two letters of base-26
+// digits d0, d1 (the low byte is d0's): 'a'+d for a positive draw, 'a'-d
+// for a negative one.
+var nexmarkLetterPairs = func() (t [2][676]uint16) {
+	for i := range 676 {
+		d0, d1 := byte(i%26), byte(i/26)
+		t[0][i] = uint16('a'+d0) | uint16('a'+d1)<<8
+		t[1][i] = uint16('a'-d0) | uint16('a'-d1)<<8
+	}
+	return t
+}()
 
 // nexmarkExtra appends padding bringing an event of size bytes to about
 // avg bytes on average (within 20%).

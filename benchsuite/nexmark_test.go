@@ -571,3 +571,55 @@ func BenchmarkNexmarkGenerator(b *testing.B) {
 		})
 	}
 }
+
+func TestNexmarkPow10IsMathPow(t *testing.T) {
+	ys := []float64{0, 1, 0.5, 2, 3, 5, 6, 0.25, 0.75, 1.5, 5.5, 5.999999999999999, math.Nextafter(0.5, 1), math.Nextafter(0.5, 0), math.Nextafter(1, 0), math.Nextafter(1, 2), 1e-300}
+	r := newNexmarkRand(1)
+	for range 2_000_000 {
+		ys = append(ys, r.nextFloat64()*6)
+	}
+	for _, y := range ys {
+		if got, want := nexmarkPow10(y), math.Pow(10, y); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("nexmarkPow10(%v) = %v, math.Pow(10, %v) = %v", y, got, y, want)
+		}
+	}
+}
+
+func TestNexmarkExactStringIsTheReferences(t *testing.T) {
+	// The reference: each draw's letters one at a time, sign and all.
+	ref := func(dst []byte, r *nexmarkRand, n int) []byte {
+		var rnd int32
+		left := 0
+		for ; n > 0; n-- {
+			if left == 0 {
+				rnd = r.nextInt32()
+				left = 6
+			}
+			dst = append(dst, byte('a'+rnd%26))
+			rnd /= 26
+			left--
+		}
+		return dst
+	}
+	for seed := range int64(2000) {
+		n := int(seed % 97)
+		r1, r2 := newNexmarkRand(seed), newNexmarkRand(seed)
+		got := nexmarkExactString([]byte("x"), &r1, n)
+		want := ref([]byte("x"), &r2, n)
+		if string(got) != string(want) || r1 != r2 {
+			t.Fatalf("seed %d, %d letters: %q, want %q", seed, n, got, want)
+		}
+	}
+	// The extreme draws.
+	for _, v := range []int32{math.MinInt32, math.MaxInt32, -1, 0, 1, -676, 675} {
+		var got [6]byte
+		nexmarkLetters(got[:], v)
+		want := make([]byte, 0, 6)
+		for rnd := v; len(want) < 6; rnd /= 26 {
+			want = append(want, byte('a'+rnd%26))
+		}
+		if string(got[:]) != string(want) {
+			t.Errorf("letters of %d: %q, want %q", v, got, want)
+		}
+	}
+}
