@@ -284,8 +284,10 @@ func sameSource(a, b source.Source) bool {
 // its input and returns a record of schema out (checked on each batch,
 // which fails the query when it differs), allocated from the allocator it
 // is given and owned by the caller; nil or an empty record means no
-// output. fn runs concurrently only if the query's batches do; it must not
-// keep its input beyond the call without retaining it. A panic in fn
+// output. In a query without stateful operators the records of one batch
+// are processed on several goroutines at once, so fn must be safe for
+// concurrent use; it must not keep its input beyond the call without
+// retaining it. A panic in fn
 // fails the query with the panic value.
 func (df *DataFrame) MapBatches(out *arrow.Schema, fn MapFunc) *DataFrame {
 	return df.derive("MapBatches", func() (plan.Node, error) {

@@ -326,3 +326,7 @@ func (p *Pipeline) ProcessingTimerDue(nowMs int64) bool {
 	}
 	return false
 }
+
+// ConcurrentProcess reports whether Process may run on several goroutines
+// at once: true for a plan without stateful operators.
+func (p *Pipeline) ConcurrentProcess() bool { return len(p.allStateful()) == 0 }

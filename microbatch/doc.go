@@ -32,6 +32,9 @@
 //     of the event times seen, from which the driver computes watermarks.
 //   - LateRowser: the rows a batch's stateful operators dropped as late,
 //     handed to Config.LateSink (required when LateSink is set).
+//   - ConcurrentPlan: a plan whose Process may run on several goroutines
+//     (no stateful operators) gets a batch's records on up to GOMAXPROCS
+//     goroutines; its outputs keep the records' order.
 //   - StateReporter: per-operator state metrics, in
 //     Progress.StateOperators.
 //   - StatePurger: deletion of state older than the batches retained,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,14 @@ type Plan interface {
 type BatchObserver interface {
 	BeginBatch(ctx context.Context, info BatchInfo) error
 	EndBatch(ctx context.Context, info BatchInfo) ([]arrow.RecordBatch, map[string]int64, error)
+}
+
+// ConcurrentPlan is an optional capability of a Plan: ConcurrentProcess
+// reports whether Process may be called from several goroutines at once
+// (a plan without stateful operators). The driver then runs a batch's
+// records on up to GOMAXPROCS goroutines, keeping their outputs in order.
+type ConcurrentPlan interface {
+	ConcurrentProcess() bool
 }
 
 // TimerPlan is an optional capability of a Plan whose stateful operators
@@ -673,6 +682,57 @@ func (d *Driver) constructNextBatch(ctx context.Context, now time.Time) (wal.Off
 	return entry, ends, true, nil
 }
 
+// processAll runs the plan over recs (owned: all are released) read from
+// source i and returns the outputs in record order. A plan that allows it
+// (ConcurrentPlan) gets the records on up to GOMAXPROCS goroutines.
+func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	cp, ok := d.cfg.Plan.(ConcurrentPlan)
+	workers := min(runtime.GOMAXPROCS(0), len(recs))
+	if !ok || !cp.ConcurrentProcess() || workers < 2 {
+		var out []arrow.RecordBatch
+		for j, rec := range recs {
+			res, err := d.cfg.Plan.Process(ctx, i, rec)
+			rec.Release()
+			if err != nil {
+				for _, r := range recs[j+1:] {
+					r.Release()
+				}
+				return out, err
+			}
+			out = append(out, res...)
+		}
+		return out, nil
+	}
+	results := make([][]arrow.RecordBatch, len(recs))
+	errs := make([]error, len(recs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(recs) {
+					return
+				}
+				results[j], errs[j] = d.cfg.Plan.Process(ctx, i, recs[j])
+				recs[j].Release()
+			}
+		}()
+	}
+	wg.Wait()
+	var out []arrow.RecordBatch
+	var first error
+	for j := range recs {
+		if errs[j] != nil && first == nil {
+			first = errs[j]
+		}
+		out = append(out, results[j]...)
+	}
+	return out, first
+}
+
 // timerDue reports whether the plan has a processing-time timer due at
 // now, which calls for a no-data batch.
 func (d *Driver) timerDue(now time.Time) bool {
@@ -731,17 +791,13 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 				batchID, i, d.description[i], offsetString(d.committed[i]), offsetString(ends[i]), err)
 		}
 		t1 := time.Now()
-		for j, rec := range recs {
+		for _, rec := range recs {
 			rowsPerSource[i] += rec.NumRows()
-			res, err := d.cfg.Plan.Process(ctx, i, rec)
-			rec.Release()
-			if err != nil {
-				for _, r := range recs[j+1:] {
-					r.Release()
-				}
-				return fmt.Errorf("microbatch: batch %d: source %d (%s): %w", batchID, i, d.description[i], err)
-			}
-			out = append(out, res...)
+		}
+		res, err := d.processAll(ctx, i, recs)
+		out = append(out, res...)
+		if err != nil {
+			return fmt.Errorf("microbatch: batch %d: source %d (%s): %w", batchID, i, d.description[i], err)
 		}
 		process += time.Since(t1)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -833,4 +834,61 @@ func TestProcessingTimerNoDataBatch(t *testing.T) {
 		cancel()
 		<-done
 	})
+}
+
+// echoPlan passes records through; with concurrent set it lets the driver
+// run Process on several goroutines and records how many overlapped.
+type echoPlan struct {
+	concurrent bool
+	mu         sync.Mutex
+	running    int
+	maxRunning int
+}
+
+func (p *echoPlan) OutputSchema() *arrow.Schema { return tsSchema }
+func (p *echoPlan) NeedsNoDataBatch(int64) bool { return false }
+func (p *echoPlan) ConcurrentProcess() bool     { return p.concurrent }
+func (p *echoPlan) Process(_ context.Context, _ int, rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	p.mu.Lock()
+	p.running++
+	p.maxRunning = max(p.maxRunning, p.running)
+	p.mu.Unlock()
+	time.Sleep(time.Millisecond) // long enough for the other worker to start
+	p.mu.Lock()
+	p.running--
+	p.mu.Unlock()
+	rec.Retain()
+	return []arrow.RecordBatch{rec}, nil
+}
+
+// A plan that allows it gets a batch's records on several goroutines,
+// and the output keeps the records' order.
+func TestConcurrentProcessKeepsOrder(t *testing.T) {
+	for _, concurrent := range []bool{false, true} {
+		e := newWMEnv(t, 1)
+		var want []int64
+		for r := 0; r < 16; r++ {
+			rows := make([]int64, 50)
+			for i := range rows {
+				rows[i] = int64(r*50 + i)
+			}
+			want = append(want, rows...)
+			e.add(0, rows...)
+		}
+		plan := &echoPlan{concurrent: concurrent}
+		e.mustRun(e.config(plan, trigger.AvailableNow()))
+		var got []int64
+		for _, row := range e.out.Rows() {
+			got = append(got, row[0].(int64))
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("concurrent=%v: output out of order or incomplete (%d rows)", concurrent, len(got))
+		}
+		if !concurrent && plan.maxRunning != 1 {
+			t.Errorf("a plan that does not allow it ran Process %d at a time", plan.maxRunning)
+		}
+		if concurrent && runtime.GOMAXPROCS(0) > 1 && plan.maxRunning < 2 {
+			t.Errorf("a concurrent plan never ran two records at once")
+		}
+	}
 }
