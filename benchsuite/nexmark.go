@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/source"
@@ -185,8 +187,11 @@ type NexmarkGenerator struct {
 	baseMs  int64
 	delayNs int64
 	hotURLs [][]byte
-	chans   [][]byte // channel i's name
-	urls    [][]byte // channel i's url
+	// The cold channels' names and urls, each set in one array for
+	// locality: channel i's name is chans[chanEnd[i-1]:chanEnd[i]], its
+	// url urls[urlEnd[i-1]:urlEnd[i]] (from 0 for channel 0).
+	chans, urls     []byte
+	chanEnd, urlEnd []int32
 }
 
 // NexmarkOption configures NewNexmarkGenerator.
@@ -230,16 +235,17 @@ func NewNexmarkGenerator(opts ...NexmarkOption) (*NexmarkGenerator, error) {
 	for range nexmarkHotChans {
 		g.hotURLs = append(g.hotURLs, nexmarkBaseURL(nil, &r))
 	}
-	g.chans = make([][]byte, nexmarkChannels)
-	g.urls = make([][]byte, nexmarkChannels)
+	g.chanEnd = make([]int32, nexmarkChannels)
+	g.urlEnd = make([]int32, nexmarkChannels)
 	for i := range nexmarkChannels {
-		g.chans[i] = []byte("channel-" + strconv.Itoa(i))
-		u := nexmarkBaseURL(nil, &r)
+		g.chans = strconv.AppendInt(append(g.chans, "channel-"...), int64(i), 10)
+		g.chanEnd[i] = int32(len(g.chans))
+		g.urls = nexmarkBaseURL(g.urls, &r)
 		if r.intn(10) > 0 {
-			u = append(u, "&channel_id="...)
-			u = strconv.AppendInt(u, int64(absInt32(int32(bits.Reverse32(uint32(i))))), 10)
+			g.urls = append(g.urls, "&channel_id="...)
+			g.urls = strconv.AppendInt(g.urls, int64(absInt32(int32(bits.Reverse32(uint32(i))))), 10)
 		}
-		g.urls[i] = u
+		g.urlEnd[i] = int32(len(g.urls))
 	}
 	return g, nil
 }
@@ -484,51 +490,57 @@ type NexmarkBidEvent struct {
 	Extra                  string
 }
 
-// nexmarkScratch holds one generated event's values, reused from event
-// to event so generation allocates nothing per event.
+// nexmarkScratch holds one generated event's values: its integers, and
+// for each string field the slice the event appends its value to (a
+// record column's data when the event is served, else reused buffers),
+// so generation allocates nothing per event.
 type nexmarkScratch struct {
 	ints [6]int64
 	strs [6][]byte
-	buf  []byte
 }
 
 // Person fields in scratch: ints id; strs name, email, card, city, state, extra.
 func (g *NexmarkGenerator) person(n int64, s *nexmarkScratch) {
 	r := g.random(n)
 	s.ints[0] = nexmarkLastPerson(n) + nexmarkFirstPersonID
-	b := s.buf[:0]
-	mark := func(i, from int) { s.strs[i] = b[from:len(b):len(b)] }
+	st := &s.strs
+	size := 8
+	b := st[0]
 	from := len(b)
 	b = append(b, nexmarkFirstNames[r.intn(int32(len(nexmarkFirstNames)))]...)
 	b = append(b, ' ')
 	b = append(b, nexmarkLastNames[r.intn(int32(len(nexmarkLastNames)))]...)
-	mark(0, from)
+	size += len(b) - from
+	st[0] = b
+	b = st[1]
 	from = len(b)
 	b = nexmarkString(b, &r, 7, ' ')
 	b = append(b, '@')
 	b = nexmarkString(b, &r, 5, ' ')
 	b = append(b, ".com"...)
-	mark(1, from)
-	from = len(b)
+	size += len(b) - from
+	st[1] = b
+	var card [19]byte
 	for i := range 4 {
-		if i > 0 {
-			b = append(b, ' ')
-		}
 		v := r.intn(10000)
-		b = append(b, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
+		o := i * 5
+		if i > 0 {
+			card[o-1] = ' '
+		}
+		card[o], card[o+1], card[o+2], card[o+3] = byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10)
 	}
-	mark(2, from)
+	st[2] = append(st[2], card[:]...)
+	b = st[3]
 	from = len(b)
 	b = append(b, nexmarkCities[r.intn(int32(len(nexmarkCities)))]...)
-	mark(3, from)
+	size += len(b) - from
+	st[3] = b
+	b = st[4]
 	from = len(b)
 	b = append(b, nexmarkStates[r.intn(int32(len(nexmarkStates)))]...)
-	mark(4, from)
-	size := 8 + len(s.strs[0]) + len(s.strs[1]) + len(s.strs[2]) + len(s.strs[3]) + len(s.strs[4])
-	from = len(b)
-	b = nexmarkExtra(b, &r, size, nexmarkAvgPersonBytes)
-	mark(5, from)
-	s.buf = b
+	size += len(b) - from + len(card)
+	st[4] = b
+	st[5] = nexmarkExtra(st[5], &r, size, nexmarkAvgPersonBytes)
 }
 
 // Auction fields in scratch: ints id, initialBid, reserve, expiresMs,
@@ -548,18 +560,15 @@ func (g *NexmarkGenerator) auction(n int64, s *nexmarkScratch) {
 	initialBid := nexmarkPrice(&r)
 	horizon := g.TimeMs(n+nexmarkAuctionEvents) - tsMs
 	expires := tsMs + 1 + r.longn(max(horizon*2, 1))
-	b := s.buf[:0]
-	b = nexmarkString(b, &r, 20, ' ')
-	nameLen := len(b)
-	b = nexmarkString(b, &r, 100, ' ')
-	descLen := len(b) - nameLen
+	from := len(s.strs[0])
+	s.strs[0] = nexmarkString(s.strs[0], &r, 20, ' ')
+	nameLen := len(s.strs[0]) - from
+	from = len(s.strs[1])
+	s.strs[1] = nexmarkString(s.strs[1], &r, 100, ' ')
+	descLen := len(s.strs[1]) - from
 	reserve := initialBid + nexmarkPrice(&r)
-	b = nexmarkExtra(b, &r, 8+nameLen+descLen+8+8+8+8+8, nexmarkAvgAuctionBytes)
-	s.strs[0] = b[:nameLen:nameLen]
-	s.strs[1] = b[nameLen : nameLen+descLen : nameLen+descLen]
-	s.strs[2] = b[nameLen+descLen:]
+	s.strs[2] = nexmarkExtra(s.strs[2], &r, 8+nameLen+descLen+8+8+8+8+8, nexmarkAvgAuctionBytes)
 	s.ints = [6]int64{id, initialBid, reserve, expires, seller, category}
-	s.buf = b
 }
 
 // Bid fields in scratch: ints auction, bidder, price; strs channel, url,
@@ -583,14 +592,18 @@ func (g *NexmarkGenerator) bid(n int64, s *nexmarkScratch) {
 	price := nexmarkPrice(&r)
 	if r.intn(nexmarkHotChannelsRatio) > 0 {
 		i := r.intn(int32(len(nexmarkHotChans)))
-		s.strs[0] = g.hotChan(int(i))
-		s.strs[1] = g.hotURLs[i]
+		s.strs[0] = append(s.strs[0], g.hotChan(int(i))...)
+		s.strs[1] = append(s.strs[1], g.hotURLs[i]...)
 	} else {
 		i := r.intn(nexmarkChannels)
-		s.strs[0], s.strs[1] = g.chans[i], g.urls[i]
+		var chanFrom, urlFrom int32
+		if i > 0 {
+			chanFrom, urlFrom = g.chanEnd[i-1], g.urlEnd[i-1]
+		}
+		s.strs[0] = append(s.strs[0], g.chans[chanFrom:g.chanEnd[i]]...)
+		s.strs[1] = append(s.strs[1], g.urls[urlFrom:g.urlEnd[i]]...)
 	}
-	s.buf = nexmarkExtra(s.buf[:0], &r, 32, nexmarkAvgBidBytes)
-	s.strs[2] = s.buf
+	s.strs[2] = nexmarkExtra(s.strs[2], &r, 32, nexmarkAvgBidBytes)
 	s.ints[0], s.ints[1], s.ints[2] = auction, bidder, price
 }
 
@@ -689,47 +702,111 @@ func nexmarkSchema(serve [3]bool) *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-// nexmarkBuilder appends events to the columns of a record.
+// nexmarkBuilder writes the events of one record straight into the
+// Arrow buffers of its columns, sized up front: the number of rows is
+// known before the first event.
 type nexmarkBuilder struct {
-	g       *NexmarkGenerator
-	serve   [3]bool
-	rb      *array.RecordBuilder
-	etype   *array.Int32Builder
-	ts      *array.TimestampBuilder
-	cols    [3][]array.Builder // each served kind's builders
+	g      *NexmarkGenerator
+	serve  [3]bool
+	schema *arrow.Schema
+	mem    memory.Allocator
+	rows   int // rows written
+	// slack is how many bytes a string column keeps free before each
+	// event, more than any one value takes, so values are appended in
+	// place.
+	slack   int
+	etype   nexmarkBuf[int32]
+	ts      nexmarkBuf[int64]
+	cols    [3][]*nexmarkCol // each served kind's columns
 	scratch nexmarkScratch
+	spare   [6][]byte // the string fields of events not served
 }
 
-func newNexmarkBuilder(g *NexmarkGenerator, serve [3]bool, schema *arrow.Schema, mem memory.Allocator, rows int) *nexmarkBuilder {
-	b := &nexmarkBuilder{g: g, serve: serve, rb: array.NewRecordBuilder(mem, schema)}
-	b.rb.Reserve(rows)
-	b.etype = b.rb.Field(0).(*array.Int32Builder)
-	b.ts = b.rb.Field(1).(*array.TimestampBuilder)
-	i := 2
+// nexmarkBuf is a buffer of mem and its bytes as a slice of T.
+type nexmarkBuf[T int32 | int64] struct {
+	buf *memory.Buffer
+	v   []T
+}
+
+func newNexmarkBuf[T int32 | int64](mem memory.Allocator, n int) nexmarkBuf[T] {
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n * int(unsafe.Sizeof(T(0))))
+	return nexmarkBuf[T]{buf: buf, v: arrow.GetData[T](buf.Bytes())}
+}
+
+// nexmarkCol is one column of a kind: int64 values, or int32 offsets
+// into data, and a validity bitmap when some rows are of another kind.
+type nexmarkCol struct {
+	field arrow.Field
+	str   bool
+	src   int   // the scratch int or string the column takes
+	scale int64 // what an int is multiplied by: 1000 for ms to µs
+	nulls int
+	valid *memory.Buffer
+	bits  []byte
+	ints  nexmarkBuf[int64]
+	offs  nexmarkBuf[int32]
+	data  *memory.Buffer
+	d     []byte // data's bytes written, with its capacity
+}
+
+// nexmarkColSrc is, for each kind's columns in nexmarkKindCols order,
+// whether it is a string, which scratch value it takes, and its scale.
+var nexmarkColSrc = [3][]struct {
+	str        bool
+	src        int
+	scale      int64
+	avgStrSize int
+}{
+	{{false, 0, 1, 0}, {true, 0, 0, 11}, {true, 1, 0, 14}, {true, 2, 0, 19}, {true, 3, 0, 8}, {true, 4, 0, 2}, {true, 5, 0, 140}},
+	{{false, 0, 1, 0}, {true, 0, 0, 11}, {true, 1, 0, 50}, {false, 1, 1, 0}, {false, 2, 1, 0}, {false, 3, 1000, 0}, {false, 4, 1, 0}, {false, 5, 1, 0}, {true, 2, 0, 400}},
+	{{false, 0, 1, 0}, {false, 1, 1, 0}, {false, 2, 1, 0}, {true, 0, 0, 10}, {true, 1, 0, 72}, {true, 2, 0, 68}},
+}
+
+// nexmarkSlack is more than any one string value's length.
+const nexmarkSlack = 1024
+
+// newNexmarkBuilder sizes a record for the served events among lo..hi-1,
+// plus extra rows (the end marker).
+func newNexmarkBuilder(g *NexmarkGenerator, serve [3]bool, schema *arrow.Schema, mem memory.Allocator, lo, hi int64, extra int) *nexmarkBuilder {
+	var kindRows [3]int
+	for n := lo; n < hi; n++ {
+		kindRows[g.Kind(n)]++
+	}
+	rows := extra
+	for k, on := range serve {
+		if on {
+			rows += kindRows[k]
+		}
+	}
+	b := &nexmarkBuilder{g: g, serve: serve, schema: schema, mem: mem, slack: nexmarkSlack,
+		etype: newNexmarkBuf[int32](mem, rows), ts: newNexmarkBuf[int64](mem, rows)}
 	for k, on := range serve {
 		if !on {
 			continue
 		}
-		share := [3]int{nexmarkPersonProportion, nexmarkAuctionProportion, nexmarkBidProportion}[k]
-		kindRows := rows*share/nexmarkProportion + 1
-		for j := range nexmarkKindCols[k] {
-			c := b.rb.Field(i)
-			if sb, ok := c.(*array.StringBuilder); ok {
-				sb.ReserveData(kindRows * nexmarkAvgLen[k][j] * 9 / 8)
+		for j, f := range nexmarkKindCols[k] {
+			spec := nexmarkColSrc[k][j]
+			c := &nexmarkCol{field: f, str: spec.str, src: spec.src, scale: spec.scale, nulls: rows - kindRows[k]}
+			if c.nulls > 0 {
+				c.valid = memory.NewResizableBuffer(mem)
+				c.valid.Resize(int(bitutil.BytesForBits(int64(rows))))
+				c.bits = c.valid.Bytes()
+				clear(c.bits)
+			}
+			if c.str {
+				c.offs = newNexmarkBuf[int32](mem, rows+1)
+				c.offs.v[0] = 0
+				c.data = memory.NewResizableBuffer(mem)
+				c.data.Reserve(kindRows[k]*spec.avgStrSize*9/8 + b.slack)
+				c.d = c.data.Buf()[:0]
+			} else {
+				c.ints = newNexmarkBuf[int64](mem, rows)
 			}
 			b.cols[k] = append(b.cols[k], c)
-			i++
 		}
 	}
 	return b
-}
-
-// nexmarkAvgLen is about the average length of each string column, to
-// reserve the records' data buffers once.
-var nexmarkAvgLen = [3][]int{
-	{0, 11, 14, 19, 8, 2, 140},
-	{0, 11, 50, 0, 0, 0, 0, 0, 400},
-	{0, 0, 0, 7, 56, 68},
 }
 
 // appendEvent generates event n and appends it if its kind is served.
@@ -738,6 +815,55 @@ var nexmarkAvgLen = [3][]int{
 func (b *nexmarkBuilder) appendEvent(n int64) {
 	k := b.g.Kind(n)
 	s := &b.scratch
+	if !b.serve[k] {
+		for j := range s.strs {
+			s.strs[j] = b.spare[j][:0]
+		}
+		b.generate(k, n, s)
+		b.spare = s.strs
+		return
+	}
+	cols := b.cols[k]
+	for _, c := range cols {
+		if c.str {
+			if cap(c.d)-len(c.d) < b.slack {
+				c.grow(len(c.d) + b.slack)
+			}
+			s.strs[c.src] = c.d
+		}
+	}
+	b.generate(k, n, s)
+	i := b.rows
+	b.rows++
+	b.etype.v[i] = int32(k)
+	b.ts.v[i] = b.g.TimeMs(n) * 1000
+	for _, c := range cols {
+		if c.bits != nil {
+			bitutil.SetBit(c.bits, i)
+		}
+		if !c.str {
+			c.ints.v[i] = s.ints[c.src] * c.scale
+			continue
+		}
+		d := s.strs[c.src]
+		if cap(d) != cap(c.d) {
+			// The value outgrew the slack and append moved the bytes
+			// to the Go heap: bring them back.
+			c.grow(2 * len(d))
+			c.d = append(c.d[:0], d...)
+		} else {
+			c.d = d
+		}
+		c.offs.v[i+1] = int32(len(c.d))
+	}
+	for other, on := range b.serve {
+		if on && other != int(k) {
+			b.appendNulls(other, i)
+		}
+	}
+}
+
+func (b *nexmarkBuilder) generate(k NexmarkKind, n int64, s *nexmarkScratch) {
 	switch k {
 	case NexmarkPerson:
 		b.g.person(n, s)
@@ -746,59 +872,74 @@ func (b *nexmarkBuilder) appendEvent(n int64) {
 	default:
 		b.g.bid(n, s)
 	}
-	if !b.serve[k] {
-		return
-	}
-	b.etype.Append(int32(k))
-	b.ts.Append(arrow.Timestamp(b.g.TimeMs(n) * 1000))
-	for other, on := range b.serve {
-		if on && other != int(k) {
-			for _, c := range b.cols[other] {
-				c.AppendNull()
-			}
+}
+
+// grow makes room for at least size bytes of data, keeping those written.
+func (c *nexmarkCol) grow(size int) {
+	c.data.Reserve(max(size, 2*cap(c.d)))
+	c.d = c.data.Buf()[:len(c.d)]
+}
+
+// appendNulls makes row i null in kind k's columns.
+func (b *nexmarkBuilder) appendNulls(k, i int) {
+	for _, c := range b.cols[k] {
+		if c.str {
+			c.offs.v[i+1] = c.offs.v[i]
+		} else {
+			c.ints.v[i] = 0
 		}
-	}
-	c := b.cols[k]
-	str := func(i int, v []byte) { c[i].(*array.StringBuilder).BinaryBuilder.Append(v) }
-	i64 := func(i int, v int64) { c[i].(*array.Int64Builder).Append(v) }
-	switch k {
-	case NexmarkPerson:
-		i64(0, s.ints[0])
-		for j := range 6 {
-			str(1+j, s.strs[j])
-		}
-	case NexmarkAuction:
-		i64(0, s.ints[0])
-		str(1, s.strs[0])
-		str(2, s.strs[1])
-		i64(3, s.ints[1])
-		i64(4, s.ints[2])
-		c[5].(*array.TimestampBuilder).Append(arrow.Timestamp(s.ints[3] * 1000))
-		i64(6, s.ints[4])
-		i64(7, s.ints[5])
-		str(8, s.strs[2])
-	default:
-		i64(0, s.ints[0])
-		i64(1, s.ints[1])
-		i64(2, s.ints[2])
-		str(3, s.strs[0])
-		str(4, s.strs[1])
-		str(5, s.strs[2])
 	}
 }
 
 // appendEndMarker appends the end-of-input row: event_type -1, dateTime
 // tsMs, nulls elsewhere.
 func (b *nexmarkBuilder) appendEndMarker(tsMs int64) {
-	b.etype.Append(int32(NexmarkEndOfInput))
-	b.ts.Append(arrow.Timestamp(tsMs * 1000))
+	i := b.rows
+	b.rows++
+	b.etype.v[i] = int32(NexmarkEndOfInput)
+	b.ts.v[i] = tsMs * 1000
 	for k, on := range b.serve {
 		if on {
-			for _, c := range b.cols[k] {
-				c.AppendNull()
+			b.appendNulls(k, i)
+		}
+	}
+}
+
+// finish returns the record of the rows written and gives up the
+// builder's buffers to it. The caller releases the record.
+func (b *nexmarkBuilder) finish() arrow.RecordBatch {
+	rows := b.rows
+	arrs := make([]arrow.Array, 0, len(b.schema.Fields()))
+	add := func(dt arrow.DataType, nulls int, bufs ...*memory.Buffer) {
+		d := array.NewData(dt, rows, bufs, nil, nulls, 0)
+		arrs = append(arrs, array.MakeFromData(d))
+		d.Release()
+		for _, buf := range bufs {
+			if buf != nil {
+				buf.Release()
 			}
 		}
 	}
+	add(arrow.PrimitiveTypes.Int32, 0, nil, b.etype.buf)
+	add(nexmarkTimestamp, 0, nil, b.ts.buf)
+	for k, on := range b.serve {
+		if !on {
+			continue
+		}
+		for _, c := range b.cols[k] {
+			if c.str {
+				c.data.ResizeNoShrink(len(c.d))
+				add(c.field.Type, c.nulls, c.valid, c.offs.buf, c.data)
+			} else {
+				add(c.field.Type, c.nulls, c.valid, c.ints.buf)
+			}
+		}
+	}
+	rec := array.NewRecordBatch(b.schema, arrs, int64(rows))
+	for _, a := range arrs {
+		a.Release()
+	}
+	return rec
 }
 
 // nexmarkEndMarkerAfter is how far after the last event the end-of-input
@@ -993,13 +1134,17 @@ func (s *NexmarkSource) Read(ctx context.Context, start, end source.Offset, mem 
 
 // generate builds the record of events lo..hi-1. The caller releases it.
 func (s *NexmarkSource) generate(mem memory.Allocator, lo, hi int64) arrow.RecordBatch {
-	b := newNexmarkBuilder(s.gen, s.serve, s.schema, mem, int(hi-lo)+1)
-	defer b.rb.Release()
+	marker := s.marker && hi == s.events
+	extra := 0
+	if marker {
+		extra = 1
+	}
+	b := newNexmarkBuilder(s.gen, s.serve, s.schema, mem, lo, hi, extra)
 	for n := lo; n < hi; n++ {
 		b.appendEvent(n)
 	}
-	if s.marker && hi == s.events {
+	if marker {
 		b.appendEndMarker(s.gen.TimeMs(s.events) + nexmarkEndMarkerAfter.Milliseconds())
 	}
-	return b.rb.NewRecordBatch()
+	return b.finish()
 }
