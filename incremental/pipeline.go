@@ -239,6 +239,12 @@ func (p *Pipeline) Process(ctx context.Context, sourceIndex int, rec arrow.Recor
 	if p.branches != nil {
 		return p.processBranches(ctx, sourceIndex, rec)
 	}
+	return p.processOps(ctx, sourceIndex, rec, p.ops)
+}
+
+// processOps checks rec (borrowed) against the scan and runs it through
+// ops; the result is owned by the caller.
+func (p *Pipeline) processOps(ctx context.Context, sourceIndex int, rec arrow.RecordBatch, ops []Operator) ([]arrow.RecordBatch, error) {
 	if sourceIndex != p.scan.Source {
 		return nil, fmt.Errorf("incremental: got a record from source %d, but the plan reads only source %d (%s)",
 			sourceIndex, p.scan.Source, p.scan.Name)
@@ -259,7 +265,7 @@ func (p *Pipeline) Process(ctx context.Context, sourceIndex int, rec arrow.Recor
 		// plan's schema.
 		cur, owned = array.NewRecordBatch(p.scan.Out, rec.Columns(), rec.NumRows()), true
 	}
-	for _, op := range p.ops {
+	for _, op := range ops {
 		out, err := op.Process(ctx, cur)
 		if owned {
 			cur.Release()
@@ -276,6 +282,33 @@ func (p *Pipeline) Process(ctx context.Context, sourceIndex int, rec arrow.Recor
 		cur.Retain()
 	}
 	return []arrow.RecordBatch{cur}, nil
+}
+
+// Staged reports whether the pipeline splits into a stateless first
+// stage, safe for concurrent use, and a second stage from its first
+// stateful operator on: a single-source pipeline whose stateful operator
+// has operators below it.
+func (p *Pipeline) Staged() bool {
+	return p.branches == nil && len(p.stateful) > 0 && p.stateful[0] > 0
+}
+
+// ProcessFirstStage runs rec (borrowed), read from source sourceIndex,
+// through the operators below the first stateful one. It may be called
+// from several goroutines at once; the results, owned by the caller, go
+// to ProcessSecondStage in the order of their records.
+func (p *Pipeline) ProcessFirstStage(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	return p.processOps(ctx, sourceIndex, rec, p.ops[:p.stateful[0]])
+}
+
+// ProcessSecondStage runs rec, a first-stage result (consumed), through
+// the rest of the pipeline, one record at a time in order; the results
+// are owned by the caller.
+func (p *Pipeline) ProcessSecondStage(ctx context.Context, rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
+	out, err := runOps(ctx, p.ops[p.stateful[0]:], rec)
+	if err != nil || out == nil {
+		return nil, err
+	}
+	return []arrow.RecordBatch{out}, nil
 }
 
 func checkSchema(got, want *arrow.Schema) error {

@@ -682,13 +682,40 @@ func (d *Driver) constructNextBatch(ctx context.Context, now time.Time) (wal.Off
 	return entry, ends, true, nil
 }
 
+// StagedPlan is an optional capability of a Plan with stateful
+// operators: when Staged, ProcessFirstStage (the stateless operators
+// below the first stateful one) may run on several goroutines at once and
+// ProcessSecondStage takes its results one at a time, in record order.
+type StagedPlan interface {
+	Staged() bool
+	ProcessFirstStage(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) ([]arrow.RecordBatch, error)
+	ProcessSecondStage(ctx context.Context, rec arrow.RecordBatch) ([]arrow.RecordBatch, error)
+}
+
+// chunkRows is the size records are cut to so that the stateless part of
+// a plan can run on several goroutines.
+const chunkRows = 1 << 17
+
 // processAll runs the plan over recs (owned: all are released) read from
-// source i and returns the outputs in record order. A plan that allows it
-// (ConcurrentPlan) gets the records on up to GOMAXPROCS goroutines.
+// source i and returns the outputs in record order. A plan whose Process
+// allows it (ConcurrentPlan), or whose stateless first stage does
+// (StagedPlan), gets the records, cut into chunks of chunkRows, on up to
+// GOMAXPROCS goroutines; a staged plan's second stage then takes the
+// results one by one in order, so stateful operators see rows in the
+// order a serial run would.
 func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
-	cp, ok := d.cfg.Plan.(ConcurrentPlan)
-	workers := min(runtime.GOMAXPROCS(0), len(recs))
-	if !ok || !cp.ConcurrentProcess() || workers < 2 {
+	first := func(rec arrow.RecordBatch) ([]arrow.RecordBatch, error) { return d.cfg.Plan.Process(ctx, i, rec) }
+	var second func(arrow.RecordBatch) ([]arrow.RecordBatch, error)
+	parallel := false
+	if cp, ok := d.cfg.Plan.(ConcurrentPlan); ok && cp.ConcurrentProcess() {
+		parallel = true
+	} else if sp, ok := d.cfg.Plan.(StagedPlan); ok && sp.Staged() {
+		parallel = true
+		first = func(rec arrow.RecordBatch) ([]arrow.RecordBatch, error) { return sp.ProcessFirstStage(ctx, i, rec) }
+		second = func(rec arrow.RecordBatch) ([]arrow.RecordBatch, error) { return sp.ProcessSecondStage(ctx, rec) }
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if !parallel || workers < 2 {
 		var out []arrow.RecordBatch
 		for j, rec := range recs {
 			res, err := d.cfg.Plan.Process(ctx, i, rec)
@@ -703,11 +730,12 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 		}
 		return out, nil
 	}
+	recs = cutRecords(recs)
 	results := make([][]arrow.RecordBatch, len(recs))
 	errs := make([]error, len(recs))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
+	for w := 0; w < min(workers, len(recs)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -716,21 +744,53 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 				if j >= len(recs) {
 					return
 				}
-				results[j], errs[j] = d.cfg.Plan.Process(ctx, i, recs[j])
+				results[j], errs[j] = first(recs[j])
 				recs[j].Release()
 			}
 		}()
 	}
 	wg.Wait()
 	var out []arrow.RecordBatch
-	var first error
+	var firstErr error
 	for j := range recs {
-		if errs[j] != nil && first == nil {
-			first = errs[j]
+		if errs[j] != nil && firstErr == nil {
+			firstErr = errs[j]
 		}
-		out = append(out, results[j]...)
+		for _, r := range results[j] {
+			if second == nil {
+				out = append(out, r)
+				continue
+			}
+			if firstErr != nil {
+				r.Release()
+				continue
+			}
+			res, err := second(r)
+			out = append(out, res...)
+			if err != nil {
+				firstErr = err
+			}
+		}
 	}
-	return out, first
+	return out, firstErr
+}
+
+// cutRecords cuts records longer than chunkRows into slices of at most
+// chunkRows rows (zero-copy), releasing the originals.
+func cutRecords(recs []arrow.RecordBatch) []arrow.RecordBatch {
+	var out []arrow.RecordBatch
+	for _, rec := range recs {
+		n := rec.NumRows()
+		if n <= chunkRows {
+			out = append(out, rec)
+			continue
+		}
+		for lo := int64(0); lo < n; lo += chunkRows {
+			out = append(out, rec.NewSlice(lo, min(lo+chunkRows, n)))
+		}
+		rec.Release()
+	}
+	return out
 }
 
 // timerDue reports whether the plan has a processing-time timer due at
