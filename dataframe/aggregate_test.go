@@ -292,3 +292,43 @@ func TestStreamJoinIntervalRange(t *testing.T) {
 		t.Errorf("joined rows (lk lv rk rv) %v, want %v", got, want)
 	}
 }
+
+// TestFirstLastKeepArrivalOrder: the stateless part of a stateful plan
+// runs on several goroutines, but the aggregation still sees the rows in
+// arrival order, so first and last are the first and last rows added.
+func TestFirstLastKeepArrivalOrder(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	src := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
+	defer src.Close()
+	out := memsink.New()
+	defer out.Release()
+	for i := 0; i < 40; i++ {
+		if _, err := src.AddRows([]any{at(float64(i)), "k", int64(i)}, []any{at(float64(i)), "k", int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	q, err := dataframe.ReadStream(src).Where(dataframe.Col("value").Ge(dataframe.Lit(int64(0)))).
+		GroupBy(dataframe.Col("key")).Agg(dataframe.First(dataframe.Col("value")), dataframe.Last(dataframe.Col("value")), dataframe.CollectList(dataframe.Col("value"))).
+		WriteStream(out).OutputMode("complete").CheckpointStore(objstore.NewMemory()).Trigger(trigger.AvailableNow()).
+		Allocator(mem).Engine(engine.New()).Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows := out.Rows()
+	if len(rows) != 1 || rows[0][1] != int64(0) || rows[0][2] != int64(39) {
+		t.Fatalf("first/last: %v, want first 0 and last 39", rows)
+	}
+	list := fmt.Sprint(rows[0][3])
+	var want []string
+	for i := 0; i < 40; i++ {
+		want = append(want, fmt.Sprint(i), fmt.Sprint(i))
+	}
+	if list != "["+strings.Join(want, ",")+"]" {
+		t.Fatalf("collect_list %s, not in arrival order", list)
+	}
+}
