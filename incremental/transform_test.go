@@ -231,7 +231,7 @@ func TestTransformRunningCount(t *testing.T) {
 		}
 		arrowrows.SortRows(want)
 		got := r.mustBatch(b, 0, 1000*b, recs...)
-		if !reflect.DeepEqual(got, want) {
+		if (len(got) > 0 || len(want) > 0) && !reflect.DeepEqual(got, want) {
 			t.Fatalf("batch %d: got %v\nwant %v", b, got, want)
 		}
 		ops := r.pipe.StateOperators()
