@@ -733,6 +733,13 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 	recs = cutRecords(recs)
 	results := make([][]arrow.RecordBatch, len(recs))
 	errs := make([]error, len(recs))
+	// done[j] is closed when chunk j's first stage has finished: the
+	// second stage takes the chunks in order as they complete, so it runs
+	// beside the workers still on later chunks.
+	done := make([]chan struct{}, len(recs))
+	for j := range done {
+		done[j] = make(chan struct{})
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < min(workers, len(recs)); w++ {
@@ -746,13 +753,14 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 				}
 				results[j], errs[j] = first(recs[j])
 				recs[j].Release()
+				close(done[j])
 			}
 		}()
 	}
-	wg.Wait()
 	var out []arrow.RecordBatch
 	var firstErr error
 	for j := range recs {
+		<-done[j]
 		if errs[j] != nil && firstErr == nil {
 			firstErr = errs[j]
 		}
@@ -771,7 +779,9 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 				firstErr = err
 			}
 		}
+		results[j] = nil
 	}
+	wg.Wait()
 	return out, firstErr
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/sluicehq/sluice/benchsuite"
@@ -17,6 +18,8 @@ type benchFlags struct {
 	events    int64
 	json      bool
 	dir       string
+	cpuProf   string
+	memProf   string
 }
 
 // parseBenchFlags reads `sluice bench WORKLOAD... [flags]`: workload
@@ -27,6 +30,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.SetOutput(stderr)
 	fs.Int64Var(&f.events, "events", 0, "input events per workload (0: each workload's default)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per workload instead of a table")
+	fs.StringVar(&f.cpuProf, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
+	fs.StringVar(&f.memProf, "memprofile", "", "write a pprof allocation profile (all allocations since start) to this file at the end")
 	fs.StringVar(&f.dir, "dir", "", "scratch folder for checkpoints and output (default: a temporary folder, removed afterwards)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: sluice bench WORKLOAD... [flags]\n\nRuns streaming benchmarks as Sluice queries, each beside a hand-written baseline\nwhere one exists, and prints wall and CPU time, events/s, events/s per core, peak\nRSS and a result checksum. WORKLOAD is one of: %s, or all.\n\nflags:\n",
@@ -110,6 +115,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: --dir %s: %w", dir, err)
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+	stopProf, err := startBenchProfiles(f)
+	if err != nil {
+		return err
+	}
+	defer stopProf()
 	var results []benchsuite.Result
 	var failed []string
 	for _, w := range ws {
@@ -141,4 +151,48 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("bench: failed: " + strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// startBenchProfiles starts the CPU profile --cpuprofile asks for and
+// returns the function that stops it and writes the --memprofile
+// allocation profile, reporting failures on stderr of the process.
+func startBenchProfiles(f benchFlags) (func(), error) {
+	var cpu *os.File
+	if f.cpuProf != "" {
+		var err error
+		if cpu, err = os.Create(f.cpuProf); err != nil {
+			return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return nil, fmt.Errorf("bench: --cpuprofile %s: %w", f.cpuProf, err)
+		}
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			if err := cpu.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "sluice bench: --cpuprofile %s: %v\n", f.cpuProf, err)
+			}
+		}
+		if f.memProf != "" {
+			if err := writeAllocProfile(f.memProf); err != nil {
+				fmt.Fprintf(os.Stderr, "sluice bench: --memprofile: %v\n", err)
+			}
+		}
+	}, nil
+}
+
+// writeAllocProfile writes the heap profile (with its allocation counts
+// since the start of the process) to path.
+func writeAllocProfile(path string) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(out, 0); err != nil {
+		out.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return out.Close()
 }
