@@ -8,6 +8,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
+// PositionColumns are the columns SourcePosition reads, by name: an
+// operator that drops columns before a decoder runs keeps these so that
+// errors still say where a bad record came from.
+var PositionColumns = [...]string{"topic", "partition", "offset"}
+
 // SourcePosition describes where row of rec came from when rec carries
 // Kafka's topic, partition and offset columns (any of them), for example
 // "topic events, partition 3, offset 1042"; otherwise it returns "".
@@ -16,7 +21,7 @@ func SourcePosition(rec arrow.RecordBatch, row int) string {
 		return ""
 	}
 	var parts []string
-	for _, name := range [...]string{"topic", "partition", "offset"} {
+	for _, name := range PositionColumns {
 		idx := rec.Schema().FieldIndices(name)
 		if len(idx) != 1 {
 			continue

@@ -337,6 +337,9 @@ func (c *bCompare) nullable() bool           { return c.l.nullable() || c.r.null
 func (c *bCompare) children() []bnode        { return []bnode{c.l, c.r} }
 func (c *bCompare) String() string           { return formatBinary(c.op, c.l.String(), c.r.String()) }
 func (c *bCompare) eval(ev *evalCtx) (val, error) {
+	if v, ok, err := fastCompare(ev, c); ok || err != nil {
+		return v, err
+	}
 	return evalBinaryKernel(ev, binOps[c.op].kernel, c.String(), c.l, c.r)
 }
 

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/decode"
 	"github.com/sluicehq/sluice/expr"
 )
 
@@ -93,6 +94,10 @@ type Filter struct {
 	cond   *expr.Bound
 	schema *arrow.Schema
 	mem    memory.Allocator
+	// keep, when set, marks the columns the operator above reads (a
+	// Project): only those are gathered (see Process).
+	keep []bool
+	sels sync.Pool // *[]int32 selection scratch
 }
 
 // NewFilter returns the filter on cond, which must be a boolean bound to
@@ -119,8 +124,9 @@ func (f *Filter) Schema() *arrow.Schema { return f.schema }
 
 // Process evaluates the condition over rec (borrowed). When every row
 // passes it returns rec itself, retained; when none does, nil; otherwise a
-// new record with the passing rows. A non-nil result is owned by the
-// caller.
+// new record with the passing rows, gathered by their indices (a
+// selection vector), fixed-width columns by a plain loop. A non-nil
+// result is owned by the caller.
 func (f *Filter) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	n := int(rec.NumRows())
 	if n == 0 {
@@ -138,12 +144,35 @@ func (f *Filter) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.Reco
 	case 0:
 		return nil, nil
 	}
-	out, err := compute.FilterRecordBatch(compute.WithAllocator(ctx, f.mem), rec, mask,
-		&compute.FilterOptions{NullSelection: compute.SelectionDropNulls})
+	sp, _ := f.sels.Get().(*[]int32)
+	if sp == nil {
+		sp = new([]int32)
+	}
+	defer f.sels.Put(sp)
+	*sp = selection(mask, *sp)
+	out, err := takeRecord(ctx, f.mem, rec, f.schema, *sp, f.keep)
 	if err != nil {
 		return nil, fmt.Errorf("incremental: Filter %s: %w", f.cond, err)
 	}
 	return out, nil
+}
+
+// readOnly narrows what Process gathers to the columns cols (indices
+// into the filter's schema) when the operator above reads only those:
+// the others come out as all-null columns of type null, and only such
+// an operator may consume the filter's records.
+func (f *Filter) readOnly(cols []int) {
+	keep := make([]bool, f.schema.NumFields())
+	for _, c := range cols {
+		keep[c] = true
+	}
+	// A decoder's errors name the record's source position.
+	for _, name := range decode.PositionColumns {
+		for _, i := range f.schema.FieldIndices(name) {
+			keep[i] = true
+		}
+	}
+	f.keep = keep
 }
 
 // selected counts the rows of a boolean mask that are true and not null.

@@ -105,8 +105,22 @@ func buildJoin(n plan.Node, b binaryBuild, root plan.Node, above []Operator, mem
 	return p, nil
 }
 
-// locateStateful finds the stateful operators among p.ops.
+// locateStateful finds the stateful operators among p.ops, once the
+// operators are in place, and narrows each filter directly below a
+// projection to the columns the projection reads.
 func (p *Pipeline) locateStateful() {
+	for i := 0; i+1 < len(p.ops); i++ {
+		f, isFilter := p.ops[i].(*Filter)
+		pr, isProject := p.ops[i+1].(*Project)
+		if !isFilter || !isProject {
+			continue
+		}
+		var cols []int
+		for _, e := range pr.exprs {
+			cols = append(cols, e.Columns()...)
+		}
+		f.readOnly(cols)
+	}
 	p.stateful = p.stateful[:0]
 	for i, op := range p.ops {
 		if _, ok := op.(statefulOp); ok {

@@ -76,6 +76,7 @@ type buildSide struct {
 	keyCol []keyColumn
 	groups *groupTable
 	inline *inlineTable // for fixed-width keys of up to 16 bytes, or nil
+	dense  *denseIndex  // for one integer key over a compact range, or nil
 	start  []int32      // group g's rows are [start[g], start[g+1])
 	cols   []arrow.Array
 }
@@ -247,6 +248,9 @@ func (j *StaticJoin) build(ctx context.Context, t *table.Table) (*buildSide, err
 	if b.width > 0 && b.width <= 16 {
 		b.inline = newInlineTable(b.groups)
 	}
+	if len(j.rightIdx) == 1 {
+		b.dense = newDenseIndex(t.Records(), j.rightIdx[0], rowGroup, b.groups.Len())
+	}
 	// Counting sort of the rows by group, stable so that each group's
 	// rows keep the table's order. Rows with a null key are dropped.
 	ng := b.groups.Len()
@@ -406,6 +410,12 @@ func (j *StaticJoin) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.
 // probe sets sc.group[i] to the group of stream row i's key, or -1 when
 // it is null or not in the table.
 func (b *buildSide) probe(sc *probeScratch, keys []arrow.Array, n int) {
+	if b.dense != nil {
+		sc.group = grow(sc.group, n)
+		if b.dense.probe(keys[0], sc.group) {
+			return
+		}
+	}
 	b.encode(sc, keys, n)
 	sc.group = grow(sc.group, n)
 	if b.width >= 0 {
