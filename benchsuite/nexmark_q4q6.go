@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -99,6 +100,7 @@ func nexmarkClosedAuctions(base *dataframe.DataFrame) *dataframe.DataFrame {
 type nexmarkCloser struct {
 	auction *stateful.ValueState[nexmarkOpenAuction]
 	pending *stateful.ListState[nexmarkPendingBid]
+	cols    atomic.Pointer[nexmarkCloseCols]
 }
 
 // nexmarkOpenAuction is the state of an auction that has not closed.
@@ -127,16 +129,52 @@ func (p *nexmarkCloser) Init(_ context.Context, h *stateful.Handle) error {
 // milliseconds) is at or after us (microseconds, positive).
 func timerMs(us int64) int64 { return (us + 999) / 1000 }
 
-// nexmarkCloseCols are the column indexes of the close rows.
-type nexmarkCloseCols struct{ kind, ts, expires, category, seller, price int }
+// nexmarkCloseCols are the column indexes of the close rows of schema.
+type nexmarkCloseCols struct {
+	schema                                     *arrow.Schema
+	kind, ts, expires, category, seller, price int
+}
 
-func nexmarkCloseColumns(rows stateful.Rows) (nexmarkCloseCols, error) {
-	c := nexmarkCloseCols{rows.Column("kind"), rows.Column("dateTime"), rows.Column("expires"),
+// columns returns the column indexes of rows' schema, looked up once per
+// schema.
+func (p *nexmarkCloser) columns(rows stateful.Rows) (*nexmarkCloseCols, error) {
+	if c := p.cols.Load(); c != nil && c.schema == rows.Schema() {
+		return c, nil
+	}
+	c := &nexmarkCloseCols{rows.Schema(), rows.Column("kind"), rows.Column("dateTime"), rows.Column("expires"),
 		rows.Column("category"), rows.Column("seller"), rows.Column("price")}
 	if min(c.kind, c.ts, c.expires, c.category, c.seller, c.price) < 0 {
-		return c, fmt.Errorf("benchsuite: nexmark closing auctions: the input has columns %v, not kind, dateTime, expires, category, seller and price; build it with nexmarkCloseRows", rows.Schema())
+		return nil, fmt.Errorf("benchsuite: nexmark closing auctions: the input has columns %v, not kind, dateTime, expires, category, seller and price; build it with nexmarkCloseRows", rows.Schema())
 	}
+	p.cols.Store(c)
 	return c, nil
+}
+
+// nexmarkCloseReader reads close rows: the typed columns of the record
+// that holds the row last asked for, looked up again only when a row of
+// another record comes (a key's rows come in arrival order, mostly a run
+// per record).
+type nexmarkCloseReader struct {
+	c     *nexmarkCloseCols
+	rows  stateful.Rows
+	rec   arrow.Array // the kind column of the record at hand
+	kind  []int32
+	ts    []arrow.Timestamp
+	price []int64
+}
+
+// at makes row i's record the one at hand and returns the row in it.
+func (r *nexmarkCloseReader) at(i int) int {
+	a, j := r.rows.Cell(r.c.kind, i)
+	if a != r.rec {
+		r.rec = a
+		r.kind = a.(*array.Int32).Int32Values()
+		ts, _ := r.rows.Cell(r.c.ts, i)
+		r.ts = ts.(*array.Timestamp).TimestampValues()
+		price, _ := r.rows.Cell(r.c.price, i)
+		r.price = price.(*array.Int64).Int64Values()
+	}
+	return j
 }
 
 func rowInt64(rows stateful.Rows, c, i int) int64 {
@@ -147,11 +185,6 @@ func rowInt64(rows stateful.Rows, c, i int) int64 {
 func rowTimestamp(rows stateful.Rows, c, i int) int64 {
 	a, j := rows.Cell(c, i)
 	return int64(a.(*array.Timestamp).Value(j))
-}
-
-func rowKind(rows stateful.Rows, c, i int) NexmarkKind {
-	a, j := rows.Cell(c, i)
-	return NexmarkKind(a.(*array.Int32).Value(j))
 }
 
 // fold counts a bid at tUs of price in a, if it falls within a's
@@ -167,19 +200,20 @@ func (a *nexmarkOpenAuction) fold(tUs, price int64) bool {
 // HandleInputRows takes the key's auction row first (if it is in the
 // batch), then its bids.
 func (p *nexmarkCloser) HandleInputRows(_ context.Context, _ stateful.Key, rows stateful.Rows, h *stateful.Handle, _ *stateful.Output) error {
-	c, err := nexmarkCloseColumns(rows)
+	c, err := p.columns(rows)
 	if err != nil {
 		return err
 	}
+	r := nexmarkCloseReader{c: c, rows: rows}
 	a, seen := p.auction.Get(h)
 	arrived, changed := false, false
 	n := rows.Len()
 	if !seen {
 		for i := range n {
-			if rowKind(rows, c.kind, i) == NexmarkAuction {
+			if j := r.at(i); NexmarkKind(r.kind[j]) == NexmarkAuction {
 				a = nexmarkOpenAuction{
 					Category: rowInt64(rows, c.category, i), Seller: rowInt64(rows, c.seller, i),
-					TimeUs: rowTimestamp(rows, c.ts, i), ExpiresUs: rowTimestamp(rows, c.expires, i),
+					TimeUs: int64(r.ts[j]), ExpiresUs: rowTimestamp(rows, c.expires, i),
 				}
 				seen, arrived, changed = true, true, true
 				break
@@ -187,8 +221,10 @@ func (p *nexmarkCloser) HandleInputRows(_ context.Context, _ stateful.Key, rows 
 		}
 	}
 	if arrived {
-		if waiting := p.pending.Get(h); len(waiting) > 0 {
-			for _, b := range waiting {
+		// Pending bids each have a timer: a key without timers has none,
+		// and its list need not be read.
+		if len(h.ListTimers()) > 0 {
+			for _, b := range p.pending.Get(h) {
 				a.fold(b.TimeUs, b.Price)
 				h.DeleteTimer(timerMs(b.TimeUs))
 			}
@@ -197,10 +233,11 @@ func (p *nexmarkCloser) HandleInputRows(_ context.Context, _ stateful.Key, rows 
 		h.RegisterTimer(timerMs(a.ExpiresUs))
 	}
 	for i := range n {
-		if rowKind(rows, c.kind, i) != NexmarkBid {
+		j := r.at(i)
+		if NexmarkKind(r.kind[j]) != NexmarkBid {
 			continue
 		}
-		tUs, price := rowTimestamp(rows, c.ts, i), rowInt64(rows, c.price, i)
+		tUs, price := int64(r.ts[j]), r.price[j]
 		if seen {
 			changed = a.fold(tUs, price) || changed
 			continue
