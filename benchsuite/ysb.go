@@ -674,6 +674,9 @@ func runYSBEngine(ctx context.Context, recs []arrow.RecordBatch, adTable arrow.R
 	t, err := Measure(func() error {
 		q, err := df.WriteStream(out).
 			OutputMode("update").
+			// One state partition per core: a batch updates a few hundred
+			// groups, and each partition is a file written per batch.
+			StatePartitions(runtime.GOMAXPROCS(0)).
 			Trigger(trigger.AvailableNow()).
 			CheckpointStore(o.ckpt).
 			Allocator(o.mem).

@@ -43,13 +43,28 @@ type Aggregate struct {
 	prefix  int  // 8 with a tumbling or sliding window, else 0
 	cols    []keyColumn
 
+	work    aggWork // the serial path's scratch over the batch's groups
+	lateRow []bool
+	// partialOK: every function merges in any order and late rows go
+	// nowhere, so chunks may be folded into partials on several
+	// goroutines (partials.go).
+	partialOK bool
+	partials  sync.Pool // of *aggWork
+}
+
+// aggWork is where fold puts a record's rows: the batch's group table
+// and accumulators (the serial path), or a chunk's own partial ones.
+type aggWork struct {
+	table   *groupTable
+	accs    []agg.Accumulator
 	rowBuf  []byte
 	offs    []int
 	gids    []int32
 	tsBuf   []int64
 	tsOK    []bool
 	rowLate []uint8 // bit 0: some window late, bit 1: some window open
-	lateRow []bool
+	dropped int64
+	state   []byte // merge scratch
 }
 
 // newAggregate builds the operator of node, named name in the state
@@ -97,6 +112,8 @@ func newAggregate(name string, node *plan.Aggregate, o buildOptions, mem memory.
 		a.mode = plan.Update
 	}
 	a.evicts = ev >= 0 && a.mode != plan.Complete
+	a.work = aggWork{table: a.table, accs: a.accs}
+	a.partialOK = !o.lateRows && partialSafe(a.funcs, a.args)
 	return a, nil
 }
 
@@ -110,17 +127,36 @@ func (a *Aggregate) watermarkUs() int64 { return a.info.WatermarkMs * 1000 }
 // Process folds rec (borrowed) into the batch's partial aggregates. It
 // returns no rows: the aggregate's rows come at the end of the batch.
 func (a *Aggregate) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.RecordBatch, error) {
-	n := int(rec.NumRows())
-	if n == 0 {
+	if rec.NumRows() == 0 {
 		return nil, nil
 	}
+	w := &a.work
+	if err := a.fold(ctx, rec, w); err != nil {
+		return nil, err
+	}
+	a.dropped += w.dropped
+	w.dropped = 0
+	if a.late {
+		if err := a.keepLate(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+// fold folds the rows of rec (borrowed) into w's groups, counting late
+// rows in w.dropped and, when late rows are kept, marking them in
+// w.rowLate. It reads only the operator's settings and the batch's
+// watermark, so folds into distinct works may run at once.
+func (a *Aggregate) fold(ctx context.Context, rec arrow.RecordBatch, w *aggWork) error {
+	n := int(rec.NumRows())
 	var timeExpr *expr.Bound
 	if a.timeCol != nil && !a.rawKey {
 		timeExpr = a.timeCol
 	}
 	in, err := evalAggInputs(ctx, rec, a.mem, a.node, a.keys, a.args, timeExpr)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer in.release()
 	keyArrs, args := in.keys, in.args
@@ -129,26 +165,26 @@ func (a *Aggregate) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.R
 		if a.rawKey {
 			tarr = keyArrs[0]
 		}
-		a.tsBuf, a.tsOK = timestampsMicros(tarr, a.tsBuf, a.tsOK)
+		w.tsBuf, w.tsOK = timestampsMicros(tarr, w.tsBuf, w.tsOK)
 	}
 	if a.late {
-		a.rowLate = resize(a.rowLate, n)
-		clear(a.rowLate)
+		w.rowLate = resize(w.rowLate, n)
+		clear(w.rowLate)
 	}
 	// Encode the non-window keys once; a window's start goes in front.
-	a.gids = resize(a.gids, n)
+	w.gids = resize(w.gids, n)
 	if a.width >= 0 {
-		a.rowBuf = resize(a.rowBuf, n*a.width)
+		w.rowBuf = resize(w.rowBuf, n*a.width)
 		off := a.prefix
 		for c, col := range a.cols {
-			col.encodeFixed(keyArrs[c], a.rowBuf, a.width, off)
+			col.encodeFixed(keyArrs[c], w.rowBuf, a.width, off)
 			off += col.width
 		}
 	} else {
-		a.offs = resize(a.offs, n+1)
-		buf := a.rowBuf[:0]
+		w.offs = resize(w.offs, n+1)
+		buf := w.rowBuf[:0]
 		for i := 0; i < n; i++ {
-			a.offs[i] = len(buf)
+			w.offs[i] = len(buf)
 			for j := 0; j < a.prefix; j++ {
 				buf = append(buf, 0)
 			}
@@ -156,8 +192,8 @@ func (a *Aggregate) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.R
 				buf = appendKeyValue(buf, keyArrs[c], i)
 			}
 		}
-		a.offs[n] = len(buf)
-		a.rowBuf = buf
+		w.offs[n] = len(buf)
+		w.rowBuf = buf
 	}
 	passes := 1
 	var size, slide int64
@@ -167,66 +203,68 @@ func (a *Aggregate) Process(ctx context.Context, rec arrow.RecordBatch) (arrow.R
 	}
 	wm := a.watermarkUs()
 	for j := 0; j < passes; j++ {
+		// Rows come nearly in event-time order: the last slide interval
+		// found is reused while rows fall in it, sparing the divisions.
+		curLo, curHi := int64(1), int64(0)
 		for i := 0; i < n; i++ {
 			var key []byte
 			if a.width >= 0 {
-				key = a.rowBuf[i*a.width : (i+1)*a.width]
+				key = w.rowBuf[i*a.width : (i+1)*a.width]
 			} else {
-				key = a.rowBuf[a.offs[i]:a.offs[i+1]]
+				key = w.rowBuf[w.offs[i]:w.offs[i+1]]
 			}
 			if a.window != nil {
-				if !a.tsOK[i] {
-					a.gids[i] = -1
+				if !w.tsOK[i] {
+					w.gids[i] = -1
 					continue
 				}
-				ts := a.tsBuf[i]
-				start := expr.WindowStart(ts, slide, a.window.StartUs) - int64(j)*slide
+				ts := w.tsBuf[i]
+				if ts < curLo || ts >= curHi {
+					curLo = expr.WindowStart(ts, slide, a.window.StartUs)
+					curHi = curLo + slide
+				}
+				start := curLo - int64(j)*slide
 				if start+size <= ts {
-					a.gids[i] = -1
+					w.gids[i] = -1
 					continue
 				}
 				if a.evicts && start+size <= wm {
-					a.gids[i] = -1
-					a.dropped++
+					w.gids[i] = -1
+					w.dropped++
 					if a.late {
-						a.rowLate[i] |= 1
+						w.rowLate[i] |= 1
 					}
 					continue
 				}
 				binary.LittleEndian.PutUint64(key, uint64(start))
-			} else if a.evicts && a.tsOK[i] && a.tsBuf[i] <= wm {
-				a.gids[i] = -1
-				a.dropped++
+			} else if a.evicts && w.tsOK[i] && w.tsBuf[i] <= wm {
+				w.gids[i] = -1
+				w.dropped++
 				if a.late {
-					a.rowLate[i] |= 1
+					w.rowLate[i] |= 1
 				}
 				continue
 			}
 			if a.late {
-				a.rowLate[i] |= 2
+				w.rowLate[i] |= 2
 			}
 			if a.width >= 0 {
-				a.gids[i] = a.table.findFixed(key)
+				w.gids[i] = w.table.findFixed(key)
 			} else {
-				a.gids[i] = a.table.findVar(key)
+				w.gids[i] = w.table.findVar(key)
 			}
 		}
-		groups := a.table.Len()
-		for k, acc := range a.accs {
+		groups := w.table.Len()
+		for k, acc := range w.accs {
 			if acc.Len() < groups {
 				acc.Grow(groups)
 			}
-			if err := acc.Update(args[k], a.gids[:n]); err != nil {
-				return nil, fmt.Errorf("incremental: %s: %s: %w", a.node, a.node.Aggs[k], err)
+			if err := acc.Update(args[k], w.gids[:n]); err != nil {
+				return fmt.Errorf("incremental: %s: %s: %w", a.node, a.node.Aggs[k], err)
 			}
 		}
 	}
-	if a.late {
-		if err := a.keepLate(ctx, rec); err != nil {
-			return nil, err
-		}
-	}
-	return nil, nil
+	return nil
 }
 
 // keepLate keeps the rows of rec that no open window took.
@@ -234,7 +272,7 @@ func (a *Aggregate) keepLate(ctx context.Context, rec arrow.RecordBatch) error {
 	n := int(rec.NumRows())
 	a.lateRow = resize(a.lateRow, n)
 	any := false
-	for i, f := range a.rowLate[:n] {
+	for i, f := range a.work.rowLate[:n] {
 		a.lateRow[i] = f == 1
 		any = any || f == 1
 	}

@@ -292,23 +292,79 @@ func (p *Pipeline) Staged() bool {
 	return p.branches == nil && len(p.stateful) > 0 && p.stateful[0] > 0
 }
 
-// ProcessFirstStage runs rec (borrowed), read from source sourceIndex,
-// through the operators below the first stateful one. It may be called
-// from several goroutines at once; the results, owned by the caller, go
-// to ProcessSecondStage in the order of their records.
-func (p *Pipeline) ProcessFirstStage(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
-	return p.processOps(ctx, sourceIndex, rec, p.ops[:p.stateful[0]])
+// StageOutput is what ProcessFirstStage hands to ProcessSecondStage: the
+// records the stateless operators produced or, when the first stateful
+// operator is an aggregation that folds chunks on their own
+// (partials.go), the chunk's partial aggregates. Whoever holds one either
+// passes it to ProcessSecondStage, which consumes it, or calls Release.
+type StageOutput struct {
+	recs    []arrow.RecordBatch
+	partial *aggWork
+	owner   *Aggregate
 }
 
-// ProcessSecondStage runs rec, a first-stage result (consumed), through
-// the rest of the pipeline, one record at a time in order; the results
-// are owned by the caller.
-func (p *Pipeline) ProcessSecondStage(ctx context.Context, rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
-	out, err := runOps(ctx, p.ops[p.stateful[0]:], rec)
-	if err != nil || out == nil {
+// Release drops what o holds; a nil o is fine.
+func (o *StageOutput) Release() {
+	if o == nil {
+		return
+	}
+	releaseAll(o.recs)
+	o.recs = nil
+	if o.partial != nil {
+		o.owner.dropPartial(o.partial)
+		o.partial = nil
+	}
+}
+
+// ProcessFirstStage runs rec (borrowed), read from source sourceIndex,
+// through the operators below the first stateful one, and folds the
+// result into a partial aggregate when that operator allows it. It may be
+// called from several goroutines at once; the results, owned by the
+// caller, go to ProcessSecondStage in the order of their records.
+func (p *Pipeline) ProcessFirstStage(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) (*StageOutput, error) {
+	recs, err := p.processOps(ctx, sourceIndex, rec, p.ops[:p.stateful[0]])
+	if err != nil {
 		return nil, err
 	}
-	return []arrow.RecordBatch{out}, nil
+	out := &StageOutput{recs: recs}
+	if a, ok := p.ops[p.stateful[0]].(*Aggregate); ok && a.foldsPartials() {
+		w, err := a.partial(ctx, recs)
+		releaseAll(recs)
+		out.recs = nil
+		if err != nil {
+			return nil, err
+		}
+		out.partial, out.owner = w, a
+	}
+	return out, nil
+}
+
+// ProcessSecondStage runs a first-stage result (consumed) through the
+// rest of the pipeline, one result at a time in record order; the
+// returned records are owned by the caller.
+func (p *Pipeline) ProcessSecondStage(ctx context.Context, in *StageOutput) ([]arrow.RecordBatch, error) {
+	if in.partial != nil {
+		w := in.partial
+		in.partial = nil
+		// An aggregation emits nothing while it folds, so nothing goes
+		// to the operators above it until the batch ends.
+		return nil, in.owner.mergePartial(w)
+	}
+	recs := in.recs
+	in.recs = nil
+	var out []arrow.RecordBatch
+	for i, rec := range recs {
+		res, err := runOps(ctx, p.ops[p.stateful[0]:], rec)
+		if err != nil {
+			releaseAll(recs[i+1:])
+			releaseAll(out)
+			return nil, err
+		}
+		if res != nil {
+			out = append(out, res)
+		}
+	}
+	return out, nil
 }
 
 func checkSchema(got, want *arrow.Schema) error {

@@ -688,8 +688,8 @@ func (d *Driver) constructNextBatch(ctx context.Context, now time.Time) (wal.Off
 // ProcessSecondStage takes its results one at a time, in record order.
 type StagedPlan interface {
 	Staged() bool
-	ProcessFirstStage(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) ([]arrow.RecordBatch, error)
-	ProcessSecondStage(ctx context.Context, rec arrow.RecordBatch) ([]arrow.RecordBatch, error)
+	ProcessFirstStage(ctx context.Context, sourceIndex int, rec arrow.RecordBatch) (*incremental.StageOutput, error)
+	ProcessSecondStage(ctx context.Context, in *incremental.StageOutput) ([]arrow.RecordBatch, error)
 }
 
 // chunkRows is the size records are cut to so that the stateless part of
@@ -704,15 +704,23 @@ const chunkRows = 1 << 17
 // results one by one in order, so stateful operators see rows in the
 // order a serial run would.
 func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch) ([]arrow.RecordBatch, error) {
-	first := func(rec arrow.RecordBatch) ([]arrow.RecordBatch, error) { return d.cfg.Plan.Process(ctx, i, rec) }
-	var second func(arrow.RecordBatch) ([]arrow.RecordBatch, error)
+	// first runs a chunk's first stage; second, for a staged plan, takes
+	// its output in chunk order.
+	first := func(rec arrow.RecordBatch) (*incremental.StageOutput, []arrow.RecordBatch, error) {
+		out, err := d.cfg.Plan.Process(ctx, i, rec)
+		return nil, out, err
+	}
+	var second func(*incremental.StageOutput) ([]arrow.RecordBatch, error)
 	parallel := false
 	if cp, ok := d.cfg.Plan.(ConcurrentPlan); ok && cp.ConcurrentProcess() {
 		parallel = true
 	} else if sp, ok := d.cfg.Plan.(StagedPlan); ok && sp.Staged() {
 		parallel = true
-		first = func(rec arrow.RecordBatch) ([]arrow.RecordBatch, error) { return sp.ProcessFirstStage(ctx, i, rec) }
-		second = func(rec arrow.RecordBatch) ([]arrow.RecordBatch, error) { return sp.ProcessSecondStage(ctx, rec) }
+		first = func(rec arrow.RecordBatch) (*incremental.StageOutput, []arrow.RecordBatch, error) {
+			st, err := sp.ProcessFirstStage(ctx, i, rec)
+			return st, nil, err
+		}
+		second = func(st *incremental.StageOutput) ([]arrow.RecordBatch, error) { return sp.ProcessSecondStage(ctx, st) }
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if !parallel || workers < 2 {
@@ -732,6 +740,7 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 	}
 	recs = cutRecords(recs)
 	results := make([][]arrow.RecordBatch, len(recs))
+	staged := make([]*incremental.StageOutput, len(recs))
 	errs := make([]error, len(recs))
 	// done[j] is closed when chunk j's first stage has finished: the
 	// second stage takes the chunks in order as they complete, so it runs
@@ -751,7 +760,7 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 				if j >= len(recs) {
 					return
 				}
-				results[j], errs[j] = first(recs[j])
+				staged[j], results[j], errs[j] = first(recs[j])
 				recs[j].Release()
 				close(done[j])
 			}
@@ -764,22 +773,21 @@ func (d *Driver) processAll(ctx context.Context, i int, recs []arrow.RecordBatch
 		if errs[j] != nil && firstErr == nil {
 			firstErr = errs[j]
 		}
-		for _, r := range results[j] {
-			if second == nil {
-				out = append(out, r)
-				continue
-			}
-			if firstErr != nil {
-				r.Release()
-				continue
-			}
-			res, err := second(r)
-			out = append(out, res...)
-			if err != nil {
-				firstErr = err
-			}
-		}
+		out = append(out, results[j]...)
 		results[j] = nil
+		if staged[j] == nil {
+			continue
+		}
+		if firstErr != nil {
+			staged[j].Release()
+			continue
+		}
+		res, err := second(staged[j])
+		out = append(out, res...)
+		if err != nil {
+			firstErr = err
+		}
+		staged[j] = nil
 	}
 	wg.Wait()
 	return out, firstErr
