@@ -94,9 +94,11 @@ func nexmarkClosedAuctions(base *dataframe.DataFrame) *dataframe.DataFrame {
 // lifetime that is not late has arrived; the auction's timer emits its
 // (id, category, seller, expires, final) if at least one bid matched (an
 // inner join: an auction without bids gives no row) and clears its state.
-// Bids arriving after that are at or behind the watermark, and dropped as
-// late by the engine. Auction ids are unique in Nexmark; a repeated
-// auction row for an id already seen is ignored.
+// Of the bids arriving after that, those within the auction's lifetime are
+// at or behind the watermark, dropped as late by the engine; a later one
+// finds no auction and waits as pending until the watermark passes it,
+// matching nothing. Auction ids are unique in Nexmark; a repeated auction
+// row for an id already seen is ignored.
 type nexmarkCloser struct {
 	auction *stateful.ValueState[nexmarkOpenAuction]
 	pending *stateful.ListState[nexmarkPendingBid]
@@ -371,10 +373,12 @@ func (p *nexmarkSellerAverage) HandleExpiredTimer(context.Context, stateful.Key,
 // state machine in place of the join and its aggregation) in append mode,
 // then the average of their final prices per category in complete mode,
 // over the first query's rows. Sluice refuses transformWithState in a
-// complete-mode query, so the average cannot follow it in one query. The
-// reference's inner aggregation is an updating one whose retractions flow
-// into the average; here each auction's final price reaches the average
-// once, which gives the same final result.
+// complete-mode query, so the average cannot follow it in one query (in
+// update mode it can, but then a category's average is written again in
+// every batch that changes it, where the reference's result is one row
+// per category). The reference's inner aggregation is an updating one
+// whose retractions flow into the average; here each auction's final
+// price reaches the average once, which gives the same final result.
 func nexmarkQ4(ctx context.Context, e *nexmarkEnv, out *nexmarkSink) error {
 	src, err := e.source(true, NexmarkAuction, NexmarkBid)
 	if err != nil {
