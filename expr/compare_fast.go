@@ -176,25 +176,45 @@ func packCompare[O int32 | int64](out []byte, offs []O, data, k []byte, op binOp
 			kw = binary.LittleEndian.Uint64(buf[:])
 			mask = ^uint64(0) >> (64 - 8*uint(len(k)))
 		}
-		limit := O(len(data) - 8)
-		for base := 0; base < n; base += 8 {
+		var flip byte // 0xff for not-equal
+		if !want {
+			flip = 0xff
+		}
+		base := 0
+		if short {
+			// Rows whose value starts at least 8 bytes before the end
+			// are compared without branches: the length and the masked
+			// word both differ from the constant's or the row matches.
+			limit := O(len(data) - 8)
+			for ; base+8 <= n && offs[base+7] <= limit; base += 8 {
+				var b byte
+				for j := 0; j < 8; j++ {
+					o0, o1 := offs[base+j], offs[base+j+1]
+					x := uint64(o1-o0-kl) | (binary.LittleEndian.Uint64(data[o0:])&mask ^ kw)
+					var hit byte
+					if x == 0 {
+						hit = 1
+					}
+					b |= hit << j
+				}
+				out[base>>3] = b ^ flip
+			}
+		}
+		for ; base < n; base += 8 {
 			var b byte
 			for j := 0; j < 8 && base+j < n; j++ {
-				i := base + j
-				o0, o1 := offs[i], offs[i+1]
-				eq := false
-				if o1-o0 == kl {
-					if short && o0 <= limit {
-						eq = binary.LittleEndian.Uint64(data[o0:])&mask == kw
-					} else {
-						eq = bytes.Equal(data[o0:o1], k)
-					}
-				}
-				if eq == want {
+				o0, o1 := offs[base+j], offs[base+j+1]
+				if o1-o0 == kl && bytes.Equal(data[o0:o1], k) {
 					b |= 1 << j
 				}
 			}
+			if !want {
+				b = ^b
+			}
 			out[base>>3] = b
+		}
+		if r := n % 8; r != 0 {
+			out[n>>3] &= byte(1)<<r - 1 // no bits past the last row
 		}
 		return
 	}

@@ -121,8 +121,9 @@ func BenchmarkStringEqConst(b *testing.B) {
 	mem := memory.NewGoAllocator()
 	sb := array.NewStringBuilder(mem)
 	words := []string{"view", "click", "purchase"}
+	rng := rand.New(rand.NewPCG(1, 1))
 	for i := 0; i < 1<<20; i++ {
-		sb.Append(words[i%3])
+		sb.Append(words[rng.IntN(3)]) // random, as YSB's are
 	}
 	arr := sb.NewArray()
 	defer arr.Release()
