@@ -3,6 +3,7 @@ package incremental
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -60,7 +61,12 @@ func (a *Aggregate) foldsPartials() bool { return a.partialOK && !a.late }
 // and returns it; the caller hands it to mergePartial, or to
 // dropPartial. Safe for concurrent use within a batch.
 func (a *Aggregate) partial(ctx context.Context, recs []arrow.RecordBatch) (*aggWork, error) {
-	w, _ := a.partials.Get().(*aggWork)
+	var w *aggWork
+	a.freeMu.Lock()
+	if k := len(a.free); k > 0 {
+		w, a.free = a.free[k-1], a.free[:k-1]
+	}
+	a.freeMu.Unlock()
 	if w == nil {
 		w = &aggWork{table: newGroupTable(a.width)}
 		for _, f := range a.funcs {
@@ -86,7 +92,11 @@ func (a *Aggregate) dropPartial(w *aggWork) {
 		acc.Reset()
 	}
 	w.dropped = 0
-	a.partials.Put(w)
+	a.freeMu.Lock()
+	defer a.freeMu.Unlock()
+	if len(a.free) < 2*runtime.GOMAXPROCS(0)+2 {
+		a.free = append(a.free, w)
+	}
 }
 
 // mergePartial merges w's groups into the batch's groups and counts its

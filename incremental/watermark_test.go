@@ -60,3 +60,57 @@ func TestWatermarkConcurrentProcess(t *testing.T) {
 		t.Fatalf("stats not reset: %+v", again)
 	}
 }
+
+// The direct statistics of a timestamp column without nulls equal the
+// ones computed by way of microseconds, in every unit, for values on
+// both sides of the epoch.
+func TestRawTimeStatsMatchBuffered(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	w := &watermarkOp{}
+	seed := uint64(12345)
+	next := func() int64 {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		return int64(seed>>20) % 5_000_000
+	}
+	for _, unit := range []arrow.TimeUnit{arrow.Second, arrow.Millisecond, arrow.Microsecond, arrow.Nanosecond} {
+		for _, base := range []int64{-1_700_000_000, 0, 1_700_000_000} {
+			b := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: unit, TimeZone: "UTC"})
+			for i := 0; i < 1000; i++ {
+				b.Append(arrow.Timestamp(base + next()))
+			}
+			col := b.NewArray()
+			b.Release()
+			got, ok := rawTimeStats(col)
+			if !ok {
+				t.Fatalf("%s from %d: the direct path refused a column without nulls", unit, base)
+			}
+			want := w.bufferedStats(col)
+			col.Release()
+			if got.Count != want.Count || got.MinMs != want.MinMs || got.MaxMs != want.MaxMs {
+				t.Fatalf("%s from %d: direct %+v, buffered %+v", unit, base, got, want)
+			}
+			// The buffered path floors nanoseconds to microseconds before
+			// summing, up to 1 µs per row below the exact sum.
+			if tol := 1e-6*max(1, abs(want.SumMs)) + float64(got.Count)*1e-3; abs(got.SumMs-want.SumMs) > tol {
+				t.Fatalf("%s from %d: sum %v, buffered %v", unit, base, got.SumMs, want.SumMs)
+			}
+		}
+	}
+	nb := array.NewTimestampBuilder(mem, &arrow.TimestampType{Unit: arrow.Millisecond})
+	nb.AppendValues([]arrow.Timestamp{1, 2}, nil)
+	nb.AppendNull()
+	withNull := nb.NewArray()
+	nb.Release()
+	defer withNull.Release()
+	if _, ok := rawTimeStats(withNull); ok {
+		t.Error("the direct path took a column with nulls")
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
