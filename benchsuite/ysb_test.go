@@ -242,8 +242,11 @@ func TestYSBMeasure(t *testing.T) {
 		if _, ok := r.Extra["json_bytes_per_event"]; ok != (name == "ysb-json") {
 			t.Fatalf("%s: extras %v: json_bytes_per_event only for ysb-json", name, r.Extra)
 		}
+		if r.Extra["dir_checkpoint_events_per_s"] <= 0 {
+			t.Fatalf("%s: extras %v: with a scratch folder, the folder-checkpoint run is reported", name, r.Extra)
+		}
 	}
-	if len(logs) != 6 || !strings.HasPrefix(logs[0], "ysb: generated 205000 events in 11 records") {
+	if len(logs) != 8 || !strings.HasPrefix(logs[0], "ysb: generated 205000 events in 11 records") {
 		t.Fatalf("progress lines %q", logs)
 	}
 }
