@@ -320,9 +320,45 @@ func nexmarkNextAuction(n int64, r *nexmarkRand) int64 {
 	return lo + r.longn(hi-lo+1+nexmarkAuctionIDLead)
 }
 
-func nexmarkPrice(r *nexmarkRand) int64 {
-	return int64(math.Floor(nexmarkPow10(r.nextFloat64()*6)*100 + 0.5))
+// nexmarkPrice is the reference's nextPrice: round(10^(6u) * 100) for u
+// = nextDouble(). The power comes from a table of 10^(k/1024) times a
+// short series for the rest (relative error below 1e-15, an absolute
+// error below 1e-6 at the largest price); only when the result lies
+// within 1e-6 of a rounding boundary, where the two computations could
+// round apart, is it recomputed the exact way (nexmarkPriceExact).
+func nexmarkPrice(r *nexmarkRand) int64 { return nexmarkPriceOf(r.nextFloat64() * 6) }
+
+// nexmarkPriceOf is the price of exponent y in [0, 6).
+func nexmarkPriceOf(y float64) int64 {
+	t := y * nexmarkPowSteps
+	k := int(t)
+	z := (t - float64(k)) * (nexmarkLn10 / nexmarkPowSteps)
+	e := 1 + z*(1+z*(0.5+z*(1.0/6+z*(1.0/24+z*(1.0/120)))))
+	x := nexmarkPowTable[k]*e*100 + 0.5
+	p := math.Floor(x)
+	if f := x - p; f < 1e-6 || f > 1-1e-6 {
+		return nexmarkPriceExact(y)
+	}
+	return int64(p)
 }
+
+// nexmarkPriceExact is the price of exponent y in [0, 6] as the reference
+// computes it, with math.Pow.
+func nexmarkPriceExact(y float64) int64 {
+	return int64(math.Floor(nexmarkPow10(y)*100 + 0.5))
+}
+
+// nexmarkPowSteps is the number of table entries per power of ten.
+const nexmarkPowSteps = 1024
+
+// nexmarkPowTable[k] is 10^(k/nexmarkPowSteps) for k up to 6 powers.
+var nexmarkPowTable = func() []float64 {
+	t := make([]float64, 6*nexmarkPowSteps+1)
+	for k := range t {
+		t[k] = math.Pow(10, float64(k)/nexmarkPowSteps)
+	}
+	return t
+}()
 
 // nexmarkLn10 is math.Log(10), as math.Pow computes it on every call.
 var nexmarkLn10 = math.Log(10)

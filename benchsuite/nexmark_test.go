@@ -590,6 +590,34 @@ func TestNexmarkPow10IsMathPow(t *testing.T) {
 	}
 }
 
+// The table-and-series price equals the one computed with math.Pow for
+// millions of draws, the boundaries of the table's steps and the ends of
+// the range.
+func TestNexmarkPriceIsExact(t *testing.T) {
+	check := func(u float64) {
+		t.Helper()
+		if got, want := nexmarkPriceOf(u*6), nexmarkPriceExact(u*6); got != want {
+			t.Fatalf("price of u=%v: %d, the math.Pow way %d", u, got, want)
+		}
+	}
+	for k := 0; k <= 6*nexmarkPowSteps; k++ {
+		for _, u := range []float64{float64(k) / nexmarkPowSteps / 6, math.Nextafter(float64(k)/nexmarkPowSteps/6, 0), math.Nextafter(float64(k)/nexmarkPowSteps/6, 1)} {
+			if u >= 0 && u < 1 {
+				check(u)
+			}
+		}
+	}
+	check(math.Nextafter(1, 0))
+	// The generator's own draws, through nexmarkPrice itself.
+	a, b := newNexmarkRand(7), newNexmarkRand(7)
+	for range 3_000_000 {
+		got := nexmarkPrice(&a)
+		if want := nexmarkPriceExact(b.nextFloat64() * 6); got != want {
+			t.Fatalf("nexmarkPrice drew %d, the math.Pow way %d", got, want)
+		}
+	}
+}
+
 func TestNexmarkExactStringIsTheReferences(t *testing.T) {
 	// The reference: each draw's letters one at a time, sign and all.
 	ref := func(dst []byte, r *nexmarkRand, n int) []byte {
