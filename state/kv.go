@@ -46,9 +46,10 @@ func (d *kv) get(key []byte) ([]byte, bool) {
 	return buf[len(key):len(buf):len(buf)], true
 }
 
-// set sets key to value. It returns the key as stored in the map and
-// whether the key was present before.
-func (d *kv) set(key, value []byte) (string, bool) {
+// set sets key to value. It returns the key as stored in the map, the
+// entry buffer now holding it (key bytes then value bytes), and whether
+// the key was present before.
+func (d *kv) set(key, value []byte) (string, []byte, bool) {
 	kl := len(key)
 	if buf, ok := d.m[string(key)]; ok {
 		ks := keyOf(buf, kl)
@@ -58,18 +59,18 @@ func (d *kv) set(key, value []byte) (string, bool) {
 			if len(nb) != len(buf) {
 				d.m[ks] = nb
 			}
-			return ks, true
+			return ks, nb, true
 		}
 		d.bytes -= int64(cap(buf))
 		nb, nks := newEntry(key, value)
 		d.m[nks] = nb
 		d.bytes += int64(cap(nb))
-		return nks, true
+		return nks, nb, true
 	}
 	nb, ks := newEntry(key, value)
 	d.m[ks] = nb
 	d.bytes += int64(cap(nb))
-	return ks, false
+	return ks, nb, false
 }
 
 // insert adds key with value and reports false, changing nothing, if key
@@ -107,4 +108,42 @@ func (d *kv) iterate(fn func(key, value []byte) bool) {
 
 func (d *kv) memoryBytes() int64 {
 	return d.bytes + int64(len(d.m))*entryOverhead
+}
+
+// dirtySet is the keys changed since Open, in the order they were first
+// changed, each with whether it was present at Open and its entry buffer
+// now (or deleted), so that a commit encodes its delta from this
+// list without looking each key up again in the working set.
+type dirtySet struct {
+	idx map[string]int32
+	log []change
+}
+
+func newDirtySet() *dirtySet { return &dirtySet{idx: make(map[string]int32)} }
+
+// mark records that ks now has entry buffer buf, or was deleted; existed
+// says whether it was present before this change, which matters only for
+// its first change since Open. (An empty key with an empty value has an
+// empty buffer, so deletion is a flag of its own.)
+func (d *dirtySet) mark(ks string, buf []byte, deleted, existed bool) {
+	if i, ok := d.idx[ks]; ok {
+		d.log[i].buf, d.log[i].deleted = buf, deleted
+		return
+	}
+	d.idx[ks] = int32(len(d.log))
+	d.log = append(d.log, change{key: ks, buf: buf, deleted: deleted, existed: existed})
+}
+
+func (d *dirtySet) len() int { return len(d.log) }
+
+// reset empties the set for the next version, keeping its memory unless
+// it grew past maxReusedDirty keys.
+func (d *dirtySet) reset() {
+	if len(d.log) > maxReusedDirty {
+		d.idx, d.log = make(map[string]int32), nil
+		return
+	}
+	clear(d.idx)
+	clear(d.log)
+	d.log = d.log[:0]
 }

@@ -1,7 +1,9 @@
 package state
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,9 +40,9 @@ type partition struct {
 	// data is the working set at version; nil when not loaded.
 	data    *kv
 	version int64
-	// dirty maps each key changed since Open to whether it was present
-	// at Open. It is kept between versions to reuse its memory.
-	dirty map[string]bool
+	// dirty is the keys changed since Open. It is kept between versions
+	// to reuse its memory.
+	dirty *dirtySet
 	// orphans are objects above version found when data was loaded: the
 	// next Commit replaces or deletes them.
 	orphans []object
@@ -114,7 +116,7 @@ func (p *MemoryProvider) Open(ctx context.Context, id StoreID, version int64) (S
 		part.data, part.version, part.orphans = data, version, plan.orphans
 	}
 	if part.dirty == nil {
-		part.dirty = make(map[string]bool)
+		part.dirty = newDirtySet()
 	}
 	part.open = true
 	return &memStore{prov: p, part: part, id: id, version: version, data: part.data, dirty: part.dirty}, nil
@@ -177,7 +179,7 @@ type memStore struct {
 	id      StoreID
 	version int64
 	data    *kv
-	dirty   map[string]bool
+	dirty   *dirtySet
 	state   int
 	// wrote reports that a Commit attempt may have written objects.
 	wrote   bool
@@ -203,10 +205,8 @@ func (s *memStore) Get(key []byte) ([]byte, bool) {
 
 func (s *memStore) Put(key, value []byte) {
 	s.mustBeOpen("Put")
-	ks, existed := s.data.set(key, value)
-	if _, seen := s.dirty[ks]; !seen {
-		s.dirty[ks] = existed
-	}
+	ks, buf, existed := s.data.set(key, value)
+	s.dirty.mark(ks, buf, false, existed)
 }
 
 func (s *memStore) Delete(key []byte) {
@@ -215,9 +215,7 @@ func (s *memStore) Delete(key []byte) {
 	if !existed {
 		return
 	}
-	if _, seen := s.dirty[ks]; !seen {
-		s.dirty[ks] = true
-	}
+	s.dirty.mark(ks, nil, true, true)
 }
 
 func (s *memStore) Iterate(fn func(key, value []byte) bool) {
@@ -236,25 +234,26 @@ func (s *memStore) MemoryBytes() int64 {
 	if s.state != storeOpen {
 		return s.metrics.MemoryUsedBytes
 	}
-	return s.data.memoryBytes() + int64(len(s.dirty))*dirtyOverhead
+	return s.data.memoryBytes() + int64(s.dirty.len())*dirtyOverhead
 }
 
 // maxReusedDirty is the largest set of changed keys whose map is kept for
 // the next version.
 const maxReusedDirty = 4096
 
-// dirtyOverhead estimates the bytes of one entry of the dirty set.
-const dirtyOverhead = 32
+// dirtyOverhead estimates the bytes of one entry of the dirty set: its
+// map slot and its log entry.
+const dirtyOverhead = 64
 
 func (s *memStore) Metrics() Metrics {
 	if s.state != storeOpen {
 		return s.metrics
 	}
 	m := Metrics{NumRowsTotal: int64(len(s.data.m)), MemoryUsedBytes: s.MemoryBytes()}
-	for k, existed := range s.dirty {
-		if _, ok := s.data.m[k]; ok {
+	for _, c := range s.dirty.log {
+		if !c.deleted {
 			m.NumRowsUpdated++
-		} else if existed {
+		} else if c.existed {
 			m.NumRowsRemoved++
 		}
 	}
@@ -319,51 +318,50 @@ func (s *memStore) Commit(ctx context.Context) (int64, error) {
 	s.part.version = next
 	s.part.orphans = nil
 	s.part.open = false
-	if len(s.dirty) <= maxReusedDirty {
-		clear(s.dirty)
-	} else {
-		// A cleared map keeps its size: do not hold memory for every
-		// key of an unusually large version.
-		s.part.dirty = nil
-	}
+	// A cleared map keeps its size: the set drops its memory after an
+	// unusually large version.
+	s.dirty.reset()
 	s.part.mu.Unlock()
 	s.version, s.metrics, s.state = next, metrics, storeCommitted
 	s.data = nil
 	return next, nil
 }
 
-// change is one record of a delta: a key and its entry buffer, or a
-// tombstone.
+// change is one key of a delta: the key, its entry buffer or that it was
+// deleted, and whether it was present when the store was opened (a key
+// added and deleted since is left out of the delta).
 type change struct {
-	key       string
-	buf       []byte
-	tombstone bool
+	key     string
+	buf     []byte
+	deleted bool
+	existed bool
 }
 
 // encodeDelta encodes the changes since Open, keys in byte order, and
 // returns the delta with the version's metrics.
 func (s *memStore) encodeDelta(codec Compression, version int64) ([]byte, Metrics) {
 	m := Metrics{NumRowsTotal: int64(len(s.data.m)), MemoryUsedBytes: s.MemoryBytes()}
-	changes := make([]change, 0, len(s.dirty))
+	changes := s.dirty.log
+	kept := make([]int32, 0, len(changes))
 	size := 0
-	for k, existed := range s.dirty {
-		buf, ok := s.data.m[k]
+	for i, c := range changes {
 		switch {
-		case ok:
+		case !c.deleted:
 			m.NumRowsUpdated++
-			size += len(buf) + 3
-		case existed:
+			size += len(c.buf) + 3
+		case c.existed:
 			m.NumRowsRemoved++
-			size += len(k) + 2
+			size += len(c.key) + 2
 		default:
 			continue
 		}
-		changes = append(changes, change{key: k, buf: buf, tombstone: !ok})
+		kept = append(kept, int32(i))
 	}
-	slices.SortFunc(changes, func(a, b change) int { return strings.Compare(a.key, b.key) })
+	order := byteOrder(len(kept), func(i int) string { return changes[kept[i]].key })
 	enc := newEncoder(kindDelta, codec, version, size)
-	for _, c := range changes {
-		if c.tombstone {
+	for _, i := range order {
+		c := changes[kept[i]]
+		if c.deleted {
 			enc.tombstone(unsafe.Slice(unsafe.StringData(c.key), len(c.key)))
 		} else {
 			enc.put(c.buf[:len(c.key)], c.buf[len(c.key):])
@@ -378,9 +376,10 @@ func (s *memStore) encodeSnapshot(codec Compression, version int64) []byte {
 	for k := range s.data.m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	order := byteOrder(len(keys), func(i int) string { return keys[i] })
 	enc := newEncoder(kindSnapshot, codec, version, int(s.data.bytes)+len(keys)*4)
-	for _, k := range keys {
+	for _, i := range order {
+		k := keys[i]
 		buf := s.data.m[k]
 		enc.put(buf[:len(k)], buf[len(k):])
 	}
@@ -394,7 +393,7 @@ func (s *memStore) Abort() {
 	s.metrics = s.Metrics()
 	closed := s.prov.isClosed()
 	s.part.mu.Lock()
-	if len(s.dirty) > 0 || s.wrote || closed {
+	if s.dirty.len() > 0 || s.wrote || closed {
 		// The working set holds the aborted changes, and objects of the
 		// next version may exist: rebuild from the checkpoint at the
 		// next Open.
@@ -403,4 +402,53 @@ func (s *memStore) Abort() {
 	s.part.open = false
 	s.part.mu.Unlock()
 	s.state, s.data, s.dirty = storeAborted, nil, nil
+}
+
+// sortEntry is one key in byteOrder's sort: its first 16 bytes as two
+// big-endian words (zero-padded), which order as the bytes do, and its
+// index.
+type sortEntry struct {
+	w0, w1 uint64
+	i      int32
+}
+
+// byteOrder returns the indices 0..n-1 ordered by the byte order of
+// key(i). Keys are compared by their first 16 bytes as two integers, and
+// in full only when those are equal, so the sort mostly compares words
+// rather than calling a string comparison.
+func byteOrder(n int, key func(i int) string) []int32 {
+	es := make([]sortEntry, n)
+	for i := range es {
+		k := key(i)
+		es[i] = sortEntry{w0: prefixWord(k), i: int32(i)}
+		if len(k) > 8 {
+			es[i].w1 = prefixWord(k[8:])
+		}
+	}
+	slices.SortFunc(es, func(a, b sortEntry) int {
+		if a.w0 != b.w0 {
+			return cmp.Compare(a.w0, b.w0)
+		}
+		if a.w1 != b.w1 {
+			return cmp.Compare(a.w1, b.w1)
+		}
+		return strings.Compare(key(int(a.i)), key(int(b.i)))
+	})
+	order := make([]int32, n)
+	for j, e := range es {
+		order[j] = e.i
+	}
+	return order
+}
+
+// prefixWord is the first 8 bytes of s as a big-endian integer, padded
+// with zero bytes when s is shorter: two keys whose words differ order as
+// their bytes do.
+func prefixWord(s string) uint64 {
+	if len(s) >= 8 {
+		return binary.BigEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+	}
+	var buf [8]byte
+	copy(buf[:], s)
+	return binary.BigEndian.Uint64(buf[:])
 }
