@@ -41,8 +41,10 @@ type partition struct {
 	data    *kv
 	version int64
 	// dirty is the keys changed since Open. It is kept between versions
-	// to reuse its memory.
+	// to reuse its memory; gen counts the Opens, stamping the change
+	// marks of each.
 	dirty *dirtySet
+	gen   uint32
 	// orphans are objects above version found when data was loaded: the
 	// next Commit replaces or deletes them.
 	orphans []object
@@ -116,8 +118,12 @@ func (p *MemoryProvider) Open(ctx context.Context, id StoreID, version int64) (S
 		part.data, part.version, part.orphans = data, version, plan.orphans
 	}
 	if part.dirty == nil {
-		part.dirty = newDirtySet()
+		part.dirty = &dirtySet{}
 	}
+	if part.gen++; part.gen == 0 {
+		part.gen = 1
+	}
+	part.dirty.begin(part.gen)
 	part.open = true
 	return &memStore{prov: p, part: part, id: id, version: version, data: part.data, dirty: part.dirty}, nil
 }
@@ -206,16 +212,16 @@ func (s *memStore) Get(key []byte) ([]byte, bool) {
 func (s *memStore) Put(key, value []byte) {
 	s.mustBeOpen("Put")
 	ks, buf, existed := s.data.set(key, value)
-	s.dirty.mark(ks, buf, false, existed)
+	s.dirty.put(ks, buf, existed)
 }
 
 func (s *memStore) Delete(key []byte) {
 	s.mustBeOpen("Delete")
-	ks, existed := s.data.del(key)
+	ks, buf, existed := s.data.del(key)
 	if !existed {
 		return
 	}
-	s.dirty.mark(ks, nil, true, true)
+	s.dirty.del(ks, buf)
 }
 
 func (s *memStore) Iterate(fn func(key, value []byte) bool) {
@@ -250,7 +256,7 @@ func (s *memStore) Metrics() Metrics {
 		return s.metrics
 	}
 	m := Metrics{NumRowsTotal: int64(len(s.data.m)), MemoryUsedBytes: s.MemoryBytes()}
-	for _, c := range s.dirty.log {
+	for _, c := range s.changes() {
 		if !c.deleted {
 			m.NumRowsUpdated++
 		} else if c.existed {
@@ -258,6 +264,29 @@ func (s *memStore) Metrics() Metrics {
 		}
 	}
 	return m
+}
+
+// changes returns the version's changes, each key once: the log itself,
+// or, when a deleted key may have been put again, the log with each such
+// key's entries folded into one (presence at Open from its first entry,
+// its state now from its last). Keys added and deleted since Open are
+// included, marked deleted and not existed.
+func (s *memStore) changes() []change {
+	log := s.dirty.log
+	if !s.dirty.reinserted {
+		return log
+	}
+	first := make(map[string]int, len(log))
+	out := make([]change, 0, len(log))
+	for _, c := range log {
+		if i, ok := first[c.key]; ok {
+			out[i].buf, out[i].deleted = c.buf, c.deleted
+			continue
+		}
+		first[c.key] = len(out)
+		out = append(out, c)
+	}
+	return out
 }
 
 // snapshotDue reports whether version gets a snapshot.
@@ -318,9 +347,8 @@ func (s *memStore) Commit(ctx context.Context) (int64, error) {
 	s.part.version = next
 	s.part.orphans = nil
 	s.part.open = false
-	// A cleared map keeps its size: the set drops its memory after an
-	// unusually large version.
-	s.dirty.reset()
+	// The log lets go of the entries it holds (deleted ones included).
+	s.dirty.begin(s.dirty.gen)
 	s.part.mu.Unlock()
 	s.version, s.metrics, s.state = next, metrics, storeCommitted
 	s.data = nil
@@ -341,7 +369,7 @@ type change struct {
 // returns the delta with the version's metrics.
 func (s *memStore) encodeDelta(codec Compression, version int64) ([]byte, Metrics) {
 	m := Metrics{NumRowsTotal: int64(len(s.data.m)), MemoryUsedBytes: s.MemoryBytes()}
-	changes := s.dirty.log
+	changes := s.changes()
 	kept := make([]int32, 0, len(changes))
 	size := 0
 	for i, c := range changes {
@@ -364,7 +392,7 @@ func (s *memStore) encodeDelta(codec Compression, version int64) ([]byte, Metric
 		if c.deleted {
 			enc.tombstone(unsafe.Slice(unsafe.StringData(c.key), len(c.key)))
 		} else {
-			enc.put(c.buf[:len(c.key)], c.buf[len(c.key):])
+			enc.put(entryKey(c.buf, len(c.key)), entryValue(c.buf, len(c.key)))
 		}
 	}
 	return enc.finish(), m
@@ -381,7 +409,7 @@ func (s *memStore) encodeSnapshot(codec Compression, version int64) []byte {
 	for _, i := range order {
 		k := keys[i]
 		buf := s.data.m[k]
-		enc.put(buf[:len(k)], buf[len(k):])
+		enc.put(entryKey(buf, len(k)), entryValue(buf, len(k)))
 	}
 	return enc.finish()
 }
