@@ -73,10 +73,25 @@ func (k keyColumn) encodeFixed(arr arrow.Array, rows []byte, stride, off int) {
 	data := arr.Data()
 	raw := data.Buffers()[1].Bytes()[data.Offset()*vw:]
 	if arr.NullN() == 0 {
-		for i := 0; i < n; i++ {
-			p := i*stride + off
-			rows[p] = 1
-			copy(rows[p+1:p+1+vw], raw[i*vw:i*vw+vw])
+		switch vw {
+		case 8: // the common width: one word per row, no copy call
+			for i := 0; i < n; i++ {
+				p := i*stride + off
+				rows[p] = 1
+				binary.LittleEndian.PutUint64(rows[p+1:], binary.LittleEndian.Uint64(raw[i*8:]))
+			}
+		case 4:
+			for i := 0; i < n; i++ {
+				p := i*stride + off
+				rows[p] = 1
+				binary.LittleEndian.PutUint32(rows[p+1:], binary.LittleEndian.Uint32(raw[i*4:]))
+			}
+		default:
+			for i := 0; i < n; i++ {
+				p := i*stride + off
+				rows[p] = 1
+				copy(rows[p+1:p+1+vw], raw[i*vw:i*vw+vw])
+			}
 		}
 		return
 	}
