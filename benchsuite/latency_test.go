@@ -112,7 +112,10 @@ func TestParquetS3WritesEveryEventOnce(t *testing.T) {
 	ep := testservices.MinIO(t)
 	bucket := testservices.NewBucket(t, ep)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	const n = 8_000
+	// 1.2 s of events: production starts just after a trigger's batch
+	// (the run waits for the query's first batch), so events longer than
+	// one 1 s interval always span two batches.
+	const n = 12_000
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, run, err := runParquetS3(ctx, Config{Events: n, Logf: t.Logf}, parquetOptions{
@@ -173,7 +176,7 @@ func TestParquetS3WritesEveryEventOnce(t *testing.T) {
 		t.Errorf("batches report %d rows and the result %d events, want %d", rows, res.Events, n)
 	}
 	if len(run.Batches) < 2 {
-		t.Errorf("%d data batches for 0.8 s of events at a 1 s trigger, want at least 2", len(run.Batches))
+		t.Errorf("%d data batches for 1.2 s of events at a 1 s trigger, want at least 2", len(run.Batches))
 	}
 	for _, k := range []string{"commit_p50_ms", "commit_p99_ms", "e2e_p50_ms", "e2e_p99_ms", "rows_per_s", "processed_rows_per_s"} {
 		finitePositive(t, res, k)

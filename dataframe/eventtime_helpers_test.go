@@ -313,7 +313,11 @@ func (etKeepSource) Close() error { return nil }
 type etBatch struct {
 	id   int64
 	wmMs int64
-	rows []int
+	// nextWmMs is the watermark the batch's commit gives the next batch:
+	// an aggregation emits and evicts the windows it closes already at
+	// the end of this batch.
+	nextWmMs int64
+	rows     []int
 }
 
 // etConfig configures an etHarness.
@@ -359,7 +363,7 @@ type etHarness struct {
 	progress []engine.Progress
 
 	offsets map[int64]wal.OffsetEntry
-	commits map[int64]bool
+	commits map[int64]wal.CommitEntry
 
 	rulePending bool
 	ruleSteps   int
@@ -384,7 +388,7 @@ func newETHarness(t *testing.T, seed uint64, cfg etConfig) *etHarness {
 		out:     memsink.New(),
 		inner:   objstore.NewMemory(),
 		offsets: map[int64]wal.OffsetEntry{},
-		commits: map[int64]bool{},
+		commits: map[int64]wal.CommitEntry{},
 	}
 	h.src = memsrc.New(etSchema(cfg.intKeys), memsrc.WithAllocator(h.mem))
 	h.store = objstore.NewFaulty(h.inner, int64(seed))
@@ -568,7 +572,14 @@ func (h *etHarness) readLog() {
 		h.t.Fatal(err)
 	}
 	for _, id := range ids {
-		h.commits[id] = true
+		if _, ok := h.commits[id]; ok {
+			continue
+		}
+		e, err := commits.Get(h.ctx, id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.commits[id] = e
 	}
 }
 
@@ -622,7 +633,8 @@ func (h *etHarness) batches() []etBatch {
 		if id != int64(i) {
 			h.t.Fatalf("the offsets log has batches %v: batch %d is missing", ids, i)
 		}
-		if !h.commits[id] {
+		c, committed := h.commits[id]
+		if !committed {
 			h.t.Fatalf("batch %d is logged in offsets but not committed", id)
 		}
 		e := h.offsets[id]
@@ -636,7 +648,7 @@ func (h *etHarness) batches() []etBatch {
 		if end < prev || end > int64(len(h.records)) {
 			h.t.Fatalf("offsets/%d ends at record %d, after batch %d ended at %d, with %d records added", id, end, id-1, prev, len(h.records))
 		}
-		b := etBatch{id: id, wmMs: e.BatchWatermarkMs}
+		b := etBatch{id: id, wmMs: e.BatchWatermarkMs, nextWmMs: c.NextBatchWatermarkMs}
 		for _, rec := range h.records[prev:end] {
 			b.rows = append(b.rows, rec...)
 		}

@@ -49,6 +49,9 @@ type Aggregate struct {
 	// nowhere, so chunks may be folded into partials on several
 	// goroutines (partials.go).
 	partialOK bool
+	// evictMs is the watermark end evicts with (BatchInfo.
+	// EvictWatermarkMs), when above the batch's own.
+	evictMs int64
 	// free holds emptied partials for reuse. It is a plain list rather
 	// than a sync.Pool, which a garbage collection empties: a partial's
 	// scratch is megabytes, and reallocating it after every collection
@@ -128,6 +131,9 @@ func (a *Aggregate) String() string {
 
 // watermarkUs is the batch's watermark in microseconds.
 func (a *Aggregate) watermarkUs() int64 { return a.info.WatermarkMs * 1000 }
+
+// evictWith sets the watermark the coming end emits and evicts with.
+func (a *Aggregate) evictWith(watermarkMs int64) { a.evictMs = watermarkMs }
 
 // Process folds rec (borrowed) into the batch's partial aggregates. It
 // returns no rows: the aggregate's rows come at the end of the batch.
@@ -389,7 +395,10 @@ func (a *Aggregate) end(ctx context.Context) (_ []arrow.RecordBatch, err error) 
 			releaseAll(outs)
 		}
 	}()
-	wm := a.watermarkUs()
+	// Late rows were dropped with the batch's watermark; closed groups
+	// go with the next batch's, already known (evictWith).
+	wm := max(a.watermarkUs(), a.evictMs*1000)
+	a.evictMs = 0
 	t0 := time.Now()
 	var updMu sync.Mutex
 	var removeDur time.Duration

@@ -25,9 +25,16 @@
 //     one goroutine between BeginBatch and EndBatch, Process absorbs the
 //     rows (the operators above the aggregation see them at EndBatch), and
 //     EndBatch merges the batch's partial aggregates into the state store,
-//     emits what the output mode says, evicts what the batch's watermark
-//     closed and commits state version BatchID. State partitions are
+//     emits what the output mode says, evicts what the watermark closed
+//     (the next batch's, BatchInfo.EvictWatermarkMs, for a tumbling or
+//     sliding window or a plain key: one batch sooner than the batch's
+//     own) and commits state version BatchID. State partitions are
 //     merged and committed in parallel on up to GOMAXPROCS goroutines.
+//     In a staged pipeline, an aggregation whose functions merge in any
+//     order (count, count_if, min, max, approx_count_distinct, integer
+//     sum and avg) folds each chunk into a partial on the first-stage
+//     goroutines (ProcessFirstStage), and ProcessSecondStage merges the
+//     partials in order.
 //
 //   - Event time: a row is late when the window it falls in (or, grouping
 //     by the event-time column itself, its time) ends at or before the

@@ -17,6 +17,14 @@ type BatchInfo struct {
 	// operators drop rows it makes late, and emit and evict the windows it
 	// closes.
 	WatermarkMs int64
+	// EvictWatermarkMs, given to EndBatch, is the watermark the next
+	// batch will run with: WatermarkMs advanced by this batch's own event
+	// times, known once all its rows went through. Every row it will make
+	// late has been seen, so an aggregation emits and evicts the windows
+	// it closes in this batch rather than the next one, one batch sooner
+	// (the rows a window holds are the same). Zero, or below WatermarkMs,
+	// means WatermarkMs.
+	EvictWatermarkMs int64
 	// TimestampMs is the batch's logged processing time.
 	TimestampMs int64
 	// Conf holds the query's settings after pinning from the checkpoint

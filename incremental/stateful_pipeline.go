@@ -189,6 +189,13 @@ func (p *Pipeline) BeginBatch(ctx context.Context, info BatchInfo) error {
 	return nil
 }
 
+// earlyEvicter is a stateful operator that can emit and evict with the
+// next batch's watermark at the end of this one (BatchInfo.
+// EvictWatermarkMs).
+type earlyEvicter interface {
+	evictWith(watermarkMs int64)
+}
+
 // EndBatch finishes a batch: each stateful operator, bottom-up, commits
 // its state as version info.BatchID and emits its rows, which run through
 // the operators above it (and so into the next stateful operator). It
@@ -217,6 +224,9 @@ func (p *Pipeline) EndBatch(ctx context.Context, info BatchInfo) (_ []arrow.Reco
 	}
 	for _, at := range p.stateful {
 		s := p.ops[at].(statefulOp)
+		if e, ok := s.(earlyEvicter); ok {
+			e.evictWith(info.EvictWatermarkMs)
+		}
 		recs, err := s.end(ctx)
 		if err != nil {
 			return nil, nil, err

@@ -65,6 +65,12 @@
 //
 // A batch runs with the watermark logged in its offsets entry
 // (BatchInfo.WatermarkMs); a re-run after a crash uses the logged value.
+// Once all of a batch's rows have gone through the plan, the driver
+// computes the watermark the next batch will run with (the commit entry's
+// value) and hands it to EndBatch as BatchInfo.EvictWatermarkMs: every
+// row it makes late has been seen, so an aggregation emits and evicts the
+// windows it closes in this batch rather than one batch later, with the
+// same rows in them. A re-run computes the same value from the same rows.
 // When no source has new data, a batch still runs if its watermark is
 // above the one the last committed batch ran with and the plan's
 // NeedsNoDataBatch says that watermark lets a stateful operator emit or

@@ -879,15 +879,9 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 		}
 		process += time.Since(t1)
 	}
-	var stateVersions map[string]int64
-	if obs != nil {
-		extra, versions, err := obs.EndBatch(ctx, info)
-		out = append(out, extra...)
-		if err != nil {
-			return fmt.Errorf("microbatch: batch %d: %w", batchID, err)
-		}
-		stateVersions = versions
-	}
+	// Every row has gone through the watermark operators, so the
+	// watermark the next batch will run with is known now: the stateful
+	// operators may close what it closes at the end of this batch.
 	var stats []incremental.EventTimeStats
 	if wmPlan != nil {
 		stats = wmPlan.EventTimeStats()
@@ -895,6 +889,19 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	seen, err := d.wm.observe(stats, start)
 	if err != nil {
 		return fmt.Errorf("microbatch: batch %d: %w", batchID, err)
+	}
+	// The watermark never goes back: not below the one this batch ran
+	// with (which idle inputs may have advanced), nor below the last one.
+	nextWm := max(entry.BatchWatermarkMs, d.watermarkMs, seen.globalMs)
+	var stateVersions map[string]int64
+	if obs != nil {
+		info.EvictWatermarkMs = nextWm
+		extra, versions, err := obs.EndBatch(ctx, info)
+		out = append(out, extra...)
+		if err != nil {
+			return fmt.Errorf("microbatch: batch %d: %w", batchID, err)
+		}
+		stateVersions = versions
 	}
 	durations[DurGetBatch] = ms(getBatch)
 	t2 := time.Now()
@@ -914,9 +921,6 @@ func (d *Driver) runBatch(ctx context.Context, start time.Time, entry wal.Offset
 	}
 
 	t3 := time.Now()
-	// The watermark never goes back: not below the one this batch ran
-	// with (which idle inputs may have advanced), nor below the last one.
-	nextWm := max(entry.BatchWatermarkMs, d.watermarkMs, seen.globalMs)
 	commit := wal.CommitEntry{NextBatchWatermarkMs: nextWm, StateVersions: stateVersions, InputWatermarksMs: seen.inputMs}
 	if err := d.commits.Add(ctx, batchID, commit); err != nil {
 		if errors.Is(err, fs.ErrExist) {
