@@ -16,6 +16,7 @@ const module = "github.com/sluicehq/sluice"
 // wal, state -> objstore.
 var layer = map[string]int{
 	"objstore":    0,
+	"bufpool":     0,
 	"trigger":     0,
 	"expr":        1,
 	"plan":        2,
