@@ -67,7 +67,7 @@ var nexmarkQueries = []nexmarkQuery{
 	{name: "q4", kinds: []NexmarkKind{NexmarkAuction, NexmarkBid}, description: "Nexmark q4, average closing price per category: auctions and bids keyed by auction id in a transformWithState state machine (the auction, the max of its bids within its lifetime, bids before their auction buffered until the watermark passes them), each auction's max written when the watermark passes its expiry, then the average per category (two queries)", engine: nexmarkQ4},
 	{name: "q5", kinds: []NexmarkKind{NexmarkBid}, description: "Nexmark q5, hot items: bids per auction per 10 s window sliding 2 s, then the auctions with the most bids per window (three queries)", engine: nexmarkQ5, loop: nexmarkLoopQ5},
 	{name: "q6", kinds: []NexmarkKind{NexmarkAuction, NexmarkBid}, description: "Nexmark q6, average selling price by seller: the closing auctions of q4 with their sellers, then per seller a transformWithState holding the final prices of the last 10 closed auctions (Beam's Query6 window; Flink's SQL averages 11 rows), in closing order (expiry, then id), emitting the seller's average at each close (one query)", engine: nexmarkQ6},
-	{name: "q7", kinds: []NexmarkKind{NexmarkBid}, description: "Nexmark q7, highest bid: the max price per 10 s window, then the bids at that price (two passes over the bids)", engine: nexmarkQ7, loop: nexmarkLoopQ7},
+	{name: "q7", kinds: []NexmarkKind{NexmarkBid}, description: "Nexmark q7, highest bid: the bids at the highest price of their 10 s window, one pass (transformWithState keyed by window)", engine: nexmarkQ7, loop: nexmarkLoopQ7},
 	{name: "q8", kinds: []NexmarkKind{NexmarkPerson, NexmarkAuction}, description: "Nexmark q8, new users: people who created an auction in the 10 s tumbling window they registered in (window join, then distinct)", engine: nexmarkQ8},
 }
 
@@ -263,46 +263,6 @@ func nexmarkQ5(ctx context.Context, e *nexmarkEnv, out *nexmarkSink) error {
 			Where(col("num").Ge(col("maxn"))).
 			Select(col("auction"), col("num"))
 	})
-}
-
-// nexmarkQ7 is the reference's highest bid query:
-//
-//	SELECT B.auction, B.price, B.bidder, B.dateTime, B.extra FROM bid B
-//	JOIN (SELECT MAX(price) AS maxprice, window_end AS dateTime FROM TUMBLE(bid, 10 s) ...) B1
-//	ON B.price = B1.maxprice WHERE B.dateTime BETWEEN B1.dateTime - 10 s AND B1.dateTime
-//
-// as two passes over the bids: the max price per 10 s window (append
-// mode), then the bids again (generated again by a second source) joined
-// with those maxima as a static table on their window and price. A bid's
-// window is [start, end), where the reference's BETWEEN also matches a bid
-// at exactly the end of the previous window.
-func nexmarkQ7(ctx context.Context, e *nexmarkEnv, out *nexmarkSink) error {
-	src, err := e.source(true, NexmarkBid)
-	if err != nil {
-		return err
-	}
-	maxima := nexmarkBids(nexmarkRead(src)).
-		GroupBy(dataframe.Window(col("dateTime"), nexmarkWindow)).
-		Agg(dataframe.Max(col("price")).As("maxprice")).
-		Select(col("window").Field("start").As("starttime"), col("maxprice"))
-	maxOut := newNexmarkSink(true)
-	defer maxOut.release()
-	if err := e.run(ctx, "q7-max", maxima, maxOut, "append"); err != nil {
-		return err
-	}
-	tbl, err := table.FromRecords(maxOut.schema, maxOut.recs...)
-	if err != nil {
-		return fmt.Errorf("benchsuite: nexmark q7: the table of maxima: %w", err)
-	}
-	defer tbl.Release()
-	again, err := e.source(false, NexmarkBid)
-	if err != nil {
-		return err
-	}
-	df := nexmarkBids(nexmarkRead(again)).
-		JoinStaticOn(tbl, dataframe.On(dataframe.Window(col("dateTime"), nexmarkWindow).Field("start"), "starttime").And(col("price"), "maxprice"), "inner").
-		Select(col("auction"), col("price"), col("bidder"), col("dateTime"), col("extra"))
-	return e.run(ctx, "q7", df, out, "append")
 }
 
 // nexmarkQ8 is the reference's new users query:
