@@ -11,8 +11,8 @@ import (
 
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/arrowrows"
-	"github.com/sluicehq/sluice/stateful"
 	memsrc "github.com/sluicehq/sluice/source/memory"
+	"github.com/sluicehq/sluice/stateful"
 )
 
 // q7's state machine keeps every bid at its window's highest price, ties
