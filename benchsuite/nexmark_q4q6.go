@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -102,7 +103,7 @@ func nexmarkClosedAuctions(base *dataframe.DataFrame) *dataframe.DataFrame {
 type nexmarkCloser struct {
 	auction *stateful.ValueState[nexmarkOpenAuction]
 	pending *stateful.ListState[nexmarkPendingBid]
-	cols    atomic.Pointer[nexmarkCloseCols]
+	cols    atomic.Pointer[cachedColumns[nexmarkCloseCols]]
 }
 
 // nexmarkOpenAuction is the state of an auction that has not closed.
@@ -140,16 +141,35 @@ type nexmarkCloseCols struct {
 // columns returns the column indexes of rows' schema, looked up once per
 // schema.
 func (p *nexmarkCloser) columns(rows stateful.Rows) (*nexmarkCloseCols, error) {
-	if c := p.cols.Load(); c != nil && c.schema == rows.Schema() {
-		return c, nil
+	return schemaColumns(&p.cols, rows, "nexmark closing auctions (build the input with nexmarkCloseRows)",
+		func(s *arrow.Schema, i []int) *nexmarkCloseCols {
+			return &nexmarkCloseCols{s, i[0], i[1], i[2], i[3], i[4], i[5]}
+		}, "kind", "dateTime", "expires", "category", "seller", "price")
+}
+
+// schemaColumns returns the columns names of rows' schema, made into a T
+// by build from their indexes (in the order of names), looked up once
+// per schema and kept in cache. what names the step in the error for a
+// schema without one of them.
+func schemaColumns[T any](cache *atomic.Pointer[cachedColumns[T]], rows stateful.Rows, what string, build func(*arrow.Schema, []int) *T, names ...string) (*T, error) {
+	if c := cache.Load(); c != nil && c.schema == rows.Schema() {
+		return c.cols, nil
 	}
-	c := &nexmarkCloseCols{rows.Schema(), rows.Column("kind"), rows.Column("dateTime"), rows.Column("expires"),
-		rows.Column("category"), rows.Column("seller"), rows.Column("price")}
-	if min(c.kind, c.ts, c.expires, c.category, c.seller, c.price) < 0 {
-		return nil, fmt.Errorf("benchsuite: nexmark closing auctions: the input has columns %v, not kind, dateTime, expires, category, seller and price; build it with nexmarkCloseRows", rows.Schema())
+	idx := make([]int, len(names))
+	for i, n := range names {
+		if idx[i] = rows.Column(n); idx[i] < 0 {
+			return nil, fmt.Errorf("benchsuite: %s: the input has columns %v, not %s", what, rows.Schema(), strings.Join(names, ", "))
+		}
 	}
-	p.cols.Store(c)
-	return c, nil
+	c := &cachedColumns[T]{schema: rows.Schema(), cols: build(rows.Schema(), idx)}
+	cache.Store(c)
+	return c.cols, nil
+}
+
+// cachedColumns is a column set and the schema it was looked up in.
+type cachedColumns[T any] struct {
+	schema *arrow.Schema
+	cols   *T
 }
 
 // nexmarkCloseReader reads close rows: the typed columns of the record

@@ -2,7 +2,6 @@ package benchsuite
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -57,7 +56,7 @@ var nexmarkQ7Schema = arrow.NewSchema([]arrow.Field{
 type nexmarkHighest struct {
 	best *stateful.ValueState[int64]
 	top  *stateful.ListState[nexmarkTopBid]
-	cols atomic.Pointer[nexmarkQ7Cols]
+	cols atomic.Pointer[cachedColumns[nexmarkQ7Cols]]
 }
 
 // nexmarkTopBid is a bid at its window's highest price so far.
@@ -82,16 +81,9 @@ func (p *nexmarkHighest) Init(_ context.Context, h *stateful.Handle) error {
 // columns returns the column indexes of rows' schema, looked up once per
 // schema.
 func (p *nexmarkHighest) columns(rows stateful.Rows) (*nexmarkQ7Cols, error) {
-	if c := p.cols.Load(); c != nil && c.schema == rows.Schema() {
-		return c, nil
-	}
-	c := &nexmarkQ7Cols{rows.Schema(), rows.Column("auction"), rows.Column("price"), rows.Column("bidder"),
-		rows.Column("dateTime"), rows.Column("extra"), rows.Column("starttime")}
-	if min(c.auction, c.price, c.bidder, c.ts, c.extra, c.start) < 0 {
-		return nil, fmt.Errorf("benchsuite: nexmark q7: the input has columns %v, not auction, price, bidder, dateTime, extra and starttime", rows.Schema())
-	}
-	p.cols.Store(c)
-	return c, nil
+	return schemaColumns(&p.cols, rows, "nexmark q7", func(s *arrow.Schema, i []int) *nexmarkQ7Cols {
+		return &nexmarkQ7Cols{s, i[0], i[1], i[2], i[3], i[4], i[5]}
+	}, "auction", "price", "bidder", "dateTime", "extra", "starttime")
 }
 
 // HandleInputRows folds the window's new bids into its highest price and
