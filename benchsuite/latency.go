@@ -15,8 +15,9 @@ package benchsuite
 // produce time of the newest event it counts; its latency is the moment
 // the consumer received the row minus that time. It therefore includes
 // the wait for an event at or past the window's end (0.1 ms at this rate),
-// the batch that moves the watermark past the end, the batch that emits
-// the window, the Kafka transaction, and the consumer's fetch. One
+// the batch that moves the watermark past the end and emits the window
+// (an aggregation evicts with the watermark its batch's rows give the next
+// batch), the Kafka transaction, and the consumer's fetch. One
 // partition keeps events in produce order, so a zero watermark delay drops
 // nothing (a late event would fail the count check). The run is repeated
 // for each trigger interval (0 and 100ms), each with Config.Events events;
