@@ -2,6 +2,7 @@ package bufpool
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -160,5 +161,29 @@ func TestArrowOverPoolConcurrently(t *testing.T) {
 	wg.Wait()
 	if p.Held() == 0 {
 		t.Error("nothing was kept for reuse")
+	}
+}
+
+// The poisoning allocator overwrites what is freed, so a value read
+// after its array's release is garbage.
+func TestPoisonOverwritesFreed(t *testing.T) {
+	mem := memory.NewCheckedAllocator(NewPoison())
+	b := array.NewStringBuilder(mem)
+	b.Append("view")
+	arr := b.NewStringArray()
+	b.Release()
+	view := arr.Value(0) // a view of the array's buffer
+	kept := strings.Clone(arr.Value(0))
+	arr.Release()
+	mem.AssertSize(t, 0)
+	if view == "view" {
+		t.Error("a view of a released buffer still reads the old value")
+	}
+	if kept != "view" {
+		t.Errorf("a copy taken before the release reads %q", kept)
+	}
+	grown := NewPoison().Reallocate(100, make([]byte, 10, 10))
+	if len(grown) != 100 {
+		t.Errorf("Reallocate gave %d bytes, want 100", len(grown))
 	}
 }

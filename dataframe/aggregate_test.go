@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/expr"
@@ -52,7 +53,7 @@ func TestWindowedCountModes(t *testing.T) {
 	}
 	for _, mode := range []string{"append", "update", "complete"} {
 		t.Run(mode, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 			defer mem.AssertSize(t, 0)
 			src := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
 			defer src.Close()
@@ -107,7 +108,7 @@ func TestWindowedCountModes(t *testing.T) {
 // the rows written, sorted and printed.
 func runAgg(t *testing.T, mode string, build func(*dataframe.DataFrame) *dataframe.DataFrame, batches ...[][]any) []string {
 	t.Helper()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	src := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
 	defer src.Close()
@@ -181,7 +182,7 @@ func TestSessionWindowMergesAcrossBatches(t *testing.T) {
 func TestUnionOfWatermarkedStreams(t *testing.T) {
 	for _, policy := range []string{"min", "max"} {
 		t.Run(policy, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 			defer mem.AssertSize(t, 0)
 			fast := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
 			defer fast.Close()
@@ -246,7 +247,7 @@ func TestSessionWindowGapPerRow(t *testing.T) {
 // event-time range written with intervals; the unmatched left row comes
 // out with nulls once both watermarks have passed its range.
 func TestStreamJoinIntervalRange(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ls := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
 	defer ls.Close()
@@ -297,7 +298,7 @@ func TestStreamJoinIntervalRange(t *testing.T) {
 // runs on several goroutines, but the aggregation still sees the rows in
 // arrival order, so first and last are the first and last rows added.
 func TestFirstLastKeepArrivalOrder(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	src := memsrc.New(eventSchema, memsrc.WithAllocator(mem))
 	defer src.Close()

@@ -8,6 +8,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/internal/arrowrows"
@@ -24,7 +25,7 @@ var schema = arrow.NewSchema([]arrow.Field{
 }, nil)
 
 func TestSelectWhereEndToEnd(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	src := memsrc.New(schema, memsrc.WithAllocator(mem))
 	defer src.Close()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/objstore"
 	memsink "github.com/sluicehq/sluice/sink/memory"
@@ -325,7 +326,7 @@ func TestDedupStartRefusals(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 			defer mem.AssertSize(t, 0)
 			src := memsrc.New(schema, memsrc.WithAllocator(mem))
 			defer src.Close()
@@ -378,7 +379,7 @@ func TestDedupThenAggregate(t *testing.T) {
 // TestDedupUnionOfDeduplicated unions two deduplicated streams: each
 // side remembers its own keys, so a key can come once from each side.
 func TestDedupUnionOfDeduplicated(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	schema := etSchema(true)
 	a, b := memsrc.New(schema, memsrc.WithAllocator(mem)), memsrc.New(schema, memsrc.WithAllocator(mem))

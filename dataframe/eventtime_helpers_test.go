@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/objstore"
@@ -107,7 +108,7 @@ type etFixture struct {
 }
 
 func newETFixture(t *testing.T, intKeys bool) *etFixture {
-	f := &etFixture{t: t, intKeys: intKeys, mem: memory.NewCheckedAllocator(memory.NewGoAllocator()), out: memsink.New()}
+	f := &etFixture{t: t, intKeys: intKeys, mem: memory.NewCheckedAllocator(bufpool.NewPoison()), out: memsink.New()}
 	t.Cleanup(func() { f.mem.AssertSize(t, 0) })
 	f.src = memsrc.New(etSchema(intKeys), memsrc.WithAllocator(f.mem))
 	t.Cleanup(func() { f.src.Close() })
@@ -384,7 +385,7 @@ func newETHarness(t *testing.T, seed uint64, cfg etConfig) *etHarness {
 	h := &etHarness{
 		t: t, ctx: context.Background(), cfg: cfg,
 		rng:     rand.New(rand.NewPCG(seed, 0xe7e7)),
-		mem:     memory.NewCheckedAllocator(memory.NewGoAllocator()),
+		mem:     memory.NewCheckedAllocator(bufpool.NewPoison()),
 		out:     memsink.New(),
 		inner:   objstore.NewMemory(),
 		offsets: map[int64]wal.OffsetEntry{},

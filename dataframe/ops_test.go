@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/expr"
@@ -25,7 +26,7 @@ import (
 // checkedMem is a checked allocator that must be back at zero when the
 // test ends (after the sinks and sources registered later are released).
 func checkedMem(t *testing.T) *memory.CheckedAllocator {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
 	return mem
 }

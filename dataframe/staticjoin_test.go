@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/objstore"
@@ -103,7 +104,7 @@ func TestJoinStaticExactlyOnce(t *testing.T) {
 
 func sjRunExactlyOnce(t *testing.T, seed uint64, how string, cond bool) {
 	rng := rand.New(rand.NewPCG(seed, 0x5a))
-	tmem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	tmem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer tmem.AssertSize(t, 0)
 	tblRows := sjTableRows(rng, 30, 12)
 	rec, err := arrowrows.Build(tmem, sjTableSchema, tblRows)

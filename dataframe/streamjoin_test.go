@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/dataframe"
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/objstore"
@@ -254,7 +255,7 @@ func TestStreamJoinProperty(t *testing.T) {
 // refuses, naming the missing watermark or range condition, and that a
 // well-formed outer join starts.
 func TestStreamJoinStartRefusals(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	src := memsrc.New(etSchema(true), memsrc.WithAllocator(mem))
 	defer src.Close()
@@ -311,7 +312,7 @@ func TestStreamJoinStartRefusals(t *testing.T) {
 // an inner join on keys and event-time equality, and checks the output
 // schema and rows.
 func TestStreamJoinTwoSources(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ls := memsrc.New(etSchema(true), memsrc.WithAllocator(mem))
 	defer ls.Close()

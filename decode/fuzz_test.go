@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/bufpool"
 )
 
 // splitRecords cuts fuzz input into records at the ASCII record
@@ -30,7 +32,7 @@ func splitRecords(data []byte) [][]byte {
 // counts that agree with the malformed list, FailFast stopping at the
 // first malformed row with an error that names it.
 func checkModes(t *testing.T, format string, mk func(...Option) (Decoder, error), recs [][]byte) []RowError {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	in := binRecords(mem, recs...)
 	defer in.Release()
@@ -193,7 +195,7 @@ func FuzzDecodeCSV(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 		defer mem.AssertSize(t, 0)
 		in := binRecords(mem, buf.Bytes())
 		defer in.Release()

@@ -11,12 +11,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/bufpool"
 )
 
 // checkedMem returns a checked allocator that fails t if anything is
 // still allocated when the test ends.
 func checkedMem(t testing.TB) *memory.CheckedAllocator {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
 	return mem
 }

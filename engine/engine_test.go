@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/engine"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/sink"
@@ -57,7 +58,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{
-		mem:  memory.NewCheckedAllocator(memory.NewGoAllocator()),
+		mem:  memory.NewCheckedAllocator(bufpool.NewPoison()),
 		sink: memsink.New(),
 		ckpt: objstore.NewMemory(),
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/expr"
 )
 
@@ -54,7 +55,7 @@ func randomArray(t *testing.T, mem memory.Allocator, rng *rand.Rand, typ arrow.D
 // TestTakeColumnMatchesTakeKernel checks the hand-written gather against
 // Arrow's take kernel over every width, with nulls and slice offsets.
 func TestTakeColumnMatchesTakeKernel(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	ctx := context.Background()
@@ -101,7 +102,7 @@ func TestTakeColumnMatchesTakeKernel(t *testing.T) {
 // TestSelectionMatchesMask checks the selection vector of random masks,
 // with nulls and offsets, against a row-by-row reading.
 func TestSelectionMatchesMask(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{0, 1, 64, 130, 1000} {
@@ -130,7 +131,7 @@ func TestSelectionMatchesMask(t *testing.T) {
 // TestDenseIndexProbe checks the dense join index against a map, with
 // null, missing and out-of-range keys, over int32 and int64 probes.
 func TestDenseIndexProbe(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	rng := rand.New(rand.NewPCG(7, 8))
 	bb := array.NewInt64Builder(mem)
@@ -219,7 +220,7 @@ func TestDenseIndexProbe(t *testing.T) {
 // gathers only the projected columns and that the projection's output is
 // the same as with every column gathered.
 func TestFilterNarrowedByProject(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	rng := rand.New(rand.NewPCG(9, 10))
 	ctx := context.Background()

@@ -8,12 +8,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sluicehq/sluice/bufpool"
 )
 
 // TestKeyEncodingRoundTrip encodes columns of every key type, fixed and
 // variable width, and decodes them back through builders.
 func TestKeyEncodingRoundTrip(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	structType := arrow.StructOf(arrow.Field{Name: "a", Type: arrow.PrimitiveTypes.Int32, Nullable: true}, arrow.Field{Name: "b", Type: arrow.BinaryTypes.String, Nullable: true})
 	types := []arrow.DataType{
@@ -124,7 +126,7 @@ func appendSample(t *testing.T, b array.Builder, i int) {
 // TestFloatKeysNormalised checks that -0.0 and 0.0, and all NaNs, group
 // together, as in Spark.
 func TestFloatKeysNormalised(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	b := array.NewFloat64Builder(mem)
 	defer b.Release()

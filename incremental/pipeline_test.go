@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/incremental"
 	"github.com/sluicehq/sluice/plan"
@@ -22,7 +23,7 @@ import (
 var seedFlag = flag.Uint64("seed", 0, "seed of the randomized tests (0: a fresh one)")
 
 func checked(t testing.TB) *memory.CheckedAllocator {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
 	return mem
 }
@@ -117,7 +118,7 @@ func rowsOf(t *testing.T, rec arrow.RecordBatch) []row {
 			out[i].f = ptr(f.Value(i))
 		}
 		if s.IsValid(i) {
-			out[i].s = ptr(s.Value(i))
+			out[i].s = ptr(strings.Clone(s.Value(i))) // a view of a buffer the caller releases
 		}
 		if p.IsValid(i) {
 			out[i].p = ptr(p.Value(i))

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/plan"
@@ -157,7 +158,7 @@ func TestStaticJoinAgainstReference(t *testing.T) {
 		for _, kind := range []plan.JoinType{plan.InnerJoin, plan.LeftOuterJoin, plan.LeftSemiJoin, plan.LeftAntiJoin} {
 			for _, extra := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/%s/extra=%v", ks.name, kind, extra), func(t *testing.T) {
-					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+					mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 					defer mem.AssertSize(t, 0)
 					tblRows := sjRandomRows(rng, 40, true)
 					half := len(tblRows) / 2
@@ -199,7 +200,7 @@ func TestStaticJoinAgainstReference(t *testing.T) {
 }
 
 func TestStaticJoinEmptyTableAndTypes(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	tbl, err := table.FromRecords(sjTable)
 	if err != nil {
@@ -305,7 +306,7 @@ func TestStaticJoinReload(t *testing.T) {
 		{"on change", 0, true, []bool{true, true, true, true, true}, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 			defer mem.AssertSize(t, 0)
 			src := &versionedSource{}
 			var rows [][]any

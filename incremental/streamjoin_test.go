@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/incremental"
 	"github.com/sluicehq/sluice/objstore"
@@ -400,7 +401,7 @@ func TestStreamJoinAgainstReference(t *testing.T) {
 		for _, typ := range c.types {
 			for seed := uint64(1); seed <= 12; seed++ {
 				t.Run(fmt.Sprintf("%s/%s/seed=%d", c.name, typ, seed), func(t *testing.T) {
-					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+					mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 					defer mem.AssertSize(t, 0)
 					rng := rand.New(rand.NewPCG(seed, 0x5e))
 					batches := sjGenerate(rng, 25+rng.IntN(15), 1+rng.Int64N(6))

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/expr"
 	"github.com/sluicehq/sluice/incremental"
 	"github.com/sluicehq/sluice/internal/arrowrows"
@@ -184,7 +185,7 @@ func (r *twsRun) mustBatch(id, wmMs, nowMs int64, recs ...[][]any) [][]any {
 // null) through a running count, with a restart that asks for another
 // number of partitions, against a reference.
 func TestTransformRunningCount(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	seed := rand.Uint64()
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -245,7 +246,7 @@ func TestTransformRunningCount(t *testing.T) {
 // at or behind the watermark are late; NeedsNoDataBatch says when a
 // timer is due.
 func TestTransformEventTimeTimers(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	root := twsPlan(t, &countProc{gapMs: 10_000}, stateful.EventTime, 5*time.Second)
 	r := newTWSRun(t, root, objstore.NewMemory(), mem, 2, incremental.WithLateRows())
@@ -300,7 +301,7 @@ func TestTransformEventTimeTimers(t *testing.T) {
 // Processing-time timers fire in the first batch at or after them, also
 // after a restart, and ProcessingTimerDue tells the driver when.
 func TestTransformProcessingTimeTimers(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ckpt := objstore.NewMemory()
 	root := twsPlan(t, &countProc{gapMs: 5_000}, stateful.ProcessingTime, -1)
@@ -338,7 +339,7 @@ func TestTransformProcessingTimeTimers(t *testing.T) {
 // A batch whose state commit fails is re-run from the previous version
 // with the same result as a run without the failure.
 func TestTransformFailedCommitRerun(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	batches := [][][]any{
 		{{int64(1_000), "a", int64(1)}, {int64(2_000), "b", int64(2)}, {int64(2_500), "c", int64(9)}},
@@ -390,7 +391,7 @@ func (p *seedProc) HandleInitialState(_ context.Context, key stateful.Key, rows 
 }
 
 func TestTransformInitialState(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	initSchema := arrow.NewSchema([]arrow.Field{
 		{Name: "key", Type: arrow.BinaryTypes.String, Nullable: true},
@@ -434,7 +435,7 @@ func (p *failProc) HandleInputRows(ctx context.Context, key stateful.Key, rows s
 }
 
 func TestTransformProcessorError(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	p := &failProc{fail: true}
 	r := newTWSRun(t, twsPlan(t, p, stateful.ProcessingTime, -1), objstore.NewMemory(), mem, 1)

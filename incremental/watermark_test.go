@@ -10,13 +10,14 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/plan"
 )
 
 // A stateless pipeline with a watermark stays safe for concurrent Process
 // calls, and its event-time statistics count every row once.
 func TestWatermarkConcurrentProcess(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	schema := arrow.NewSchema([]arrow.Field{{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}}}, nil)
 	wm, err := plan.NewWatermark(plan.NewScan(0, "events", schema), "ts", 5*time.Second, 0)
@@ -65,7 +66,7 @@ func TestWatermarkConcurrentProcess(t *testing.T) {
 // ones computed by way of microseconds, in every unit, for values on
 // both sides of the epoch.
 func TestRawTimeStatsMatchBuffered(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	w := &watermarkOp{}
 	seed := uint64(12345)

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/sink"
@@ -67,7 +68,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T, seed int64) *env {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	base := objstore.NewMemory()
 	e := &env{t: t, mem: mem, base: base, faulty: objstore.NewFaulty(base, seed)}
 	e.src = memsrc.New(testSchema)

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/incremental"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/objstore"
@@ -175,7 +176,7 @@ type wmEnv struct {
 }
 
 func newWMEnv(t *testing.T, sources int) *wmEnv {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	e := &wmEnv{t: t, mem: mem, faulty: objstore.NewFaulty(objstore.NewMemory(), 1), out: memsink.New(), lateOut: &openRecorder{Sink: memsink.New()}}
 	for range sources {
 		e.srcs = append(e.srcs, memsrc.New(tsSchema, memsrc.WithAllocator(mem)))

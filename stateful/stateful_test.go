@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/stateful"
 )
@@ -86,7 +87,7 @@ func newEnv(t *testing.T, proc stateful.Processor, mode stateful.TimeMode) *env 
 		t.Fatal(err)
 	}
 	r.SetPartitions(1)
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	e := &env{t: t, mem: mem, kv: memKV{}, r: r, p: r.Partition(0), version: -1}
 	t.Cleanup(func() { mem.AssertSize(t, 0) })
 	return e
@@ -688,7 +689,7 @@ func TestStoreLayoutGolden(t *testing.T) {
 // nested column's value (naming Builder) and a value that does not fit,
 // and appends nothing for a refused row.
 func TestOutputAppend(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "k", Type: arrow.BinaryTypes.String, Nullable: true},

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/decode"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/internal/testservices"
@@ -86,7 +87,7 @@ func changed(t *testing.T, src table.Source, v table.Version) bool {
 }
 
 func TestFromRecords(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	rec := build(t, mem, []any{int64(1), "a"}, []any{nil, "b"})
 	tbl, err := table.FromRecords(refSchema, rec)
@@ -121,7 +122,7 @@ func TestParquetDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	put := func(name string, data []byte) {
 		t.Helper()
@@ -201,7 +202,7 @@ func TestParquetDirectory(t *testing.T) {
 func TestParquetSinkLog(t *testing.T) {
 	ctx := context.Background()
 	store := objstore.NewMemory()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s, err := pqsink.New(objstore.Prefixed(store, "ref"))
 	if err != nil {
@@ -246,7 +247,7 @@ func TestParquetSinkLog(t *testing.T) {
 func TestCSV(t *testing.T) {
 	ctx := context.Background()
 	store := objstore.NewMemory()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	put := func(name, data string) {
 		t.Helper()

@@ -81,12 +81,15 @@ func Value(arr arrow.Array, i int) any {
 		return float64(a.Value(i))
 	case *array.Float64:
 		return a.Value(i)
+	// Strings and bytes are copied: Arrow's Value is a view of the
+	// array's buffer, which an allocator that reuses buffers may hand to
+	// another array once this one is released.
 	case *array.String:
-		return a.Value(i)
+		return strings.Clone(a.Value(i))
 	case *array.LargeString:
-		return a.Value(i)
+		return strings.Clone(a.Value(i))
 	case *array.StringView:
-		return a.Value(i)
+		return strings.Clone(a.Value(i))
 	case *array.Binary:
 		return slices.Clone(a.Value(i))
 	case *array.LargeBinary:

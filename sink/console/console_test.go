@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/sink"
 )
@@ -73,7 +74,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 // The rate source's rows in two records, more than the rows shown; a
 // replay; an empty batch; a small batch.
 func TestGoldenRate(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	var out bytes.Buffer
 	s := New(&out)
@@ -98,7 +99,7 @@ func TestGoldenRate(t *testing.T) {
 
 // Truncation, nulls, escapes, a wide column name and multi-byte text.
 func TestGoldenMixed(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	rows := [][]any{
 		{1, "short", 9.5, true},
@@ -118,7 +119,7 @@ func TestGoldenMixed(t *testing.T) {
 }
 
 func TestSpecExample(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	var out bytes.Buffer
 	addBatch(t, New(&out, WithNumRows(1)), 3, build(t, mem, rateSchema, [][]any{{t0, 0}, {t0.Add(time.Second), 1}}))

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/sink/kafka"
 )
 
@@ -115,7 +116,7 @@ func murmur2Partition(t testing.TB, key []byte, n int32) int32 {
 func TestColumnsHonoured(t *testing.T) {
 	for _, g := range []kafka.Guarantee{kafka.AtLeastOnce, kafka.ExactlyOnce} {
 		t.Run(g.String(), func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 			defer mem.AssertSize(t, 0)
 			brokers := kafkaBrokers(t)
 			topic := unique(t, "cols")
@@ -189,7 +190,7 @@ func TestColumnsHonoured(t *testing.T) {
 }
 
 func TestPartitionOutOfRange(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic := unique(t, "parts")

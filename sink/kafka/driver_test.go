@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/microbatch"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/sink/kafka"
@@ -52,7 +53,7 @@ func eventRecord(mem memory.Allocator, from, to int) arrow.RecordBatch {
 // over the same checkpoint, as a new process would): a read_committed
 // consumer sees every row exactly once.
 func TestDriverExactlyOnceAcrossCrashes(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	brokers := kafkaBrokers(t)

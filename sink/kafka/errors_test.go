@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/kafka"
 )
@@ -50,7 +51,7 @@ func TestUnreachableBrokers(t *testing.T) {
 }
 
 func TestTopicMissingWithoutAutoCreation(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	c := newCluster(t, kfake.SeedTopics(1, "present"))
 	brokers := c.ListenAddrs()
@@ -145,7 +146,7 @@ func TestAuthorizationFailures(t *testing.T) {
 // A commit the brokers refuse (so it did not happen) is settled and the
 // batch's transaction runs again; read_committed consumers see it once.
 func TestExactlyOnceRetriesAFailedCommit(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	c := newCluster(t, kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(2))
 	brokers := c.ListenAddrs()
@@ -177,7 +178,7 @@ func TestExactlyOnceRetriesAFailedCommit(t *testing.T) {
 // A commit refused every time fails the batch after a bounded number of
 // attempts, with the brokers' reason.
 func TestExactlyOnceGivesUpAfterAttempts(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	c := newCluster(t, kfake.AllowAutoTopicCreation())
 	c.ControlKey(kmsg.EndTxn.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
@@ -203,7 +204,7 @@ func TestExactlyOnceGivesUpAfterAttempts(t *testing.T) {
 func TestFlushTimeout(t *testing.T) {
 	for _, g := range []kafka.Guarantee{kafka.AtLeastOnce, kafka.ExactlyOnce} {
 		t.Run(g.String(), func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 			defer mem.AssertSize(t, 0)
 			c := newCluster(t, kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
 			brokers := c.ListenAddrs()
@@ -237,7 +238,7 @@ func TestFlushTimeout(t *testing.T) {
 }
 
 func TestCanceledContext(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	c := newCluster(t, kfake.AllowAutoTopicCreation())
 	s := open(t, c.ListenAddrs(), "q", kvSchema, kafka.WithTopic("out"))

@@ -10,12 +10,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/kafka"
 )
 
 func TestAtLeastOnceDeliversAllRows(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic := unique(t, "alo")
@@ -51,7 +52,7 @@ func TestAtLeastOnceDeliversAllRows(t *testing.T) {
 // At least once means a replayed batch is sent again: the documented
 // duplicates.
 func TestAtLeastOnceReplaySendsAgain(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic := unique(t, "alo")
@@ -72,7 +73,7 @@ func TestAtLeastOnceReplaySendsAgain(t *testing.T) {
 }
 
 func TestExactlyOnceWritesEachBatchOnce(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic, query := unique(t, "eos"), unique(t, "q")
@@ -113,7 +114,7 @@ var errCrash = errors.New("injected crash")
 // instance initialises the transactional id, which aborts it; the batch is
 // written again, and read_committed consumers see it once.
 func TestExactlyOnceCrashBeforeCommit(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic, query := unique(t, "eos"), unique(t, "q")
@@ -148,7 +149,7 @@ func TestExactlyOnceCrashBeforeCommit(t *testing.T) {
 // (b) A crash after the commit, before AddBatch returns (so before the
 // driver writes commits/N): the re-run of the batch is a no-op.
 func TestExactlyOnceCrashAfterCommit(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic, query := unique(t, "eos"), unique(t, "q")
@@ -185,7 +186,7 @@ func TestExactlyOnceCrashAfterCommit(t *testing.T) {
 // instance initialises the same transactional id is fenced; its
 // transaction is aborted and it never writes again.
 func TestExactlyOnceZombieIsFenced(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic, query := unique(t, "eos"), unique(t, "q")
@@ -238,7 +239,7 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 // A commit that reports failure although it took effect: the sink re-reads
 // the marker, sees the batch, and does not write it again.
 func TestExactlyOnceCommitErrorAfterCommit(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic, query := unique(t, "eos"), unique(t, "q")
@@ -267,7 +268,7 @@ func TestExactlyOnceCommitErrorAfterCommit(t *testing.T) {
 }
 
 func TestTopicColumnAndNullTopic(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	t1, t2 := unique(t, "a"), unique(t, "b")
@@ -311,7 +312,7 @@ var _ = sink.OpenInfo{}
 // not create topics; the sink that crashed before its commit is reused
 // (not reopened) and recovers by itself.
 func TestExactlyOnceMarkerOnOutputTopic(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	brokers := kafkaBrokers(t)
 	topic, query := unique(t, "eos"), unique(t, "q")

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/sink"
 )
@@ -49,7 +50,7 @@ func rowsOf(vals ...int64) [][]any {
 }
 
 func TestAppendAndReplay(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New()
 	if err := s.Open(context.Background(), sink.OpenInfo{Schema: schema, OutputMode: "append"}); err != nil {
@@ -95,7 +96,7 @@ func TestAppendAndReplay(t *testing.T) {
 }
 
 func TestCompleteModeReplaces(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New()
 	defer s.Release()
@@ -128,7 +129,7 @@ func TestOpenRejectsUnknownMode(t *testing.T) {
 }
 
 func TestConcurrentReaders(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New()
 	defer s.Release()

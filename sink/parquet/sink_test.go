@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/sink"
 )
@@ -89,7 +90,7 @@ func allTypesRecord(mem memory.Allocator, seed, n int) arrow.RecordBatch {
 }
 
 func TestRoundTripAllTypes(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -140,7 +141,7 @@ func TestRoundTripAllTypes(t *testing.T) {
 }
 
 func TestPartitionByOneColumn(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -194,7 +195,7 @@ func sortedCopy(s []string) []string {
 }
 
 func TestPartitionByTwoColumns(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -253,7 +254,7 @@ func TestCompression(t *testing.T) {
 		{None, compress.Codecs.Uncompressed},
 	} {
 		t.Run(tc.c.String(), func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 			defer mem.AssertSize(t, 0)
 			ctx := context.Background()
 			store := objstore.NewMemory()
@@ -305,7 +306,7 @@ func TestCompression(t *testing.T) {
 }
 
 func TestFileRolling(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -351,7 +352,7 @@ func TestFileRolling(t *testing.T) {
 }
 
 func TestReplayOfCommittedBatchWritesNothing(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewFaulty(objstore.NewMemory(), 1)
@@ -391,7 +392,7 @@ func TestReplayOfCommittedBatchWritesNothing(t *testing.T) {
 }
 
 func TestCrashMidBatchThenRetry(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	inner := objstore.NewMemory()
@@ -472,7 +473,7 @@ func TestCrashMidBatchThenRetry(t *testing.T) {
 }
 
 func TestCommitFoundAlreadyDoneIsSuccess(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewFaulty(objstore.NewMemory(), 3)
@@ -505,7 +506,7 @@ func TestCommitFoundAlreadyDoneIsSuccess(t *testing.T) {
 }
 
 func TestDeterministicNamesAndBytes(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	in := []arrow.RecordBatch{eventRecord(mem, 0, 400), eventRecord(mem, 400, 900)}
@@ -542,7 +543,7 @@ func TestDeterministicNamesAndBytes(t *testing.T) {
 }
 
 func TestOrphanFilesAreNotRead(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -571,7 +572,7 @@ func TestOrphanFilesAreNotRead(t *testing.T) {
 }
 
 func TestEmptyBatchIsLogged(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -665,7 +666,7 @@ func TestOptionValidation(t *testing.T) {
 }
 
 func TestAddBatchErrors(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -691,7 +692,7 @@ func TestAddBatchErrors(t *testing.T) {
 }
 
 func TestSinkWithoutOpenUsesRecordSchema(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -783,7 +784,7 @@ func TestEscapePartitionValue(t *testing.T) {
 }
 
 func TestReadCommittedDetectsDamage(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -811,7 +812,7 @@ func TestReadCommittedDetectsDamage(t *testing.T) {
 }
 
 func TestPartitionedAllTypes(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	store := objstore.NewMemory()
@@ -843,7 +844,7 @@ func TestPartitionedAllTypes(t *testing.T) {
 }
 
 func TestMetricsDuringAddBatch(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	s := newSink(t, objstore.NewMemory(), eventSchema, WithPartitionBy("city"), WithAllocator(mem))

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/source"
 )
@@ -58,7 +59,7 @@ func latest(t *testing.T, s *Source, start source.Offset, limit source.ReadLimit
 }
 
 func TestAddReadOwnership(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New(schema, WithAllocator(mem))
 
@@ -106,7 +107,7 @@ func TestAddReadOwnership(t *testing.T) {
 }
 
 func TestLatestOffsetReadLimit(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New(schema)
 	defer s.Close()
@@ -143,7 +144,7 @@ func TestLatestOffsetReadLimit(t *testing.T) {
 }
 
 func TestAvailableNowCap(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New(schema, WithAllocator(mem))
 	defer s.Close()
@@ -171,7 +172,7 @@ func TestAvailableNowCap(t *testing.T) {
 }
 
 func TestSchemaMismatch(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New(schema, WithAllocator(mem))
 	defer s.Close()
@@ -227,7 +228,7 @@ func TestBadOffsets(t *testing.T) {
 }
 
 func TestCloseThenAddMore(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New(schema, WithAllocator(mem))
 	if _, err := s.AddRows([]any{int64(1), "a"}); err != nil {
@@ -252,7 +253,7 @@ func TestCloseThenAddMore(t *testing.T) {
 }
 
 func TestConcurrentAddAndRead(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := New(schema, WithAllocator(mem))
 	defer s.Close()

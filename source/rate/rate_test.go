@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sluicehq/sluice/bufpool"
 	"github.com/sluicehq/sluice/internal/arrowrows"
 	"github.com/sluicehq/sluice/objstore"
 	"github.com/sluicehq/sluice/source"
@@ -99,7 +100,7 @@ func TestSchema(t *testing.T) {
 }
 
 func TestRowsFollowTheFormula(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	clock := newClock(t0)
 	// 3 rows per second does not divide a second evenly: row i is at
@@ -126,7 +127,7 @@ func TestRowsFollowTheFormula(t *testing.T) {
 }
 
 func TestChunkedRecords(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	s := mustNew(t, WithRowsPerSecond(1000), WithStartTime(t0))
 	rows, sizes := read(t, s, mem, 10, 10+2*MaxRecordRows+7)
@@ -147,7 +148,7 @@ func TestChunkedRecords(t *testing.T) {
 // Large row numbers and rates take the 128-bit path; the incremental
 // timestamps must still match the formula.
 func TestLargeRowNumbers(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	for _, rps := range []int64{7, 1_000_003, 1 << 50} {
 		s := mustNew(t, WithRowsPerSecond(rps), WithStartTime(t0))
@@ -171,7 +172,7 @@ func TestLargeRowNumbers(t *testing.T) {
 }
 
 func TestDeterministicAcrossInstances(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(bufpool.NewPoison())
 	defer mem.AssertSize(t, 0)
 	ctx := context.Background()
 	meta := objstore.NewMemory()
