@@ -213,16 +213,18 @@ func (r Rows) Float64(col string, i int) float64 {
 	panic(fmt.Sprintf("stateful: Rows.Float64: column %q is %s, not a number", col, a.DataType()))
 }
 
-// Str returns column col of row i, a string column.
+// Str returns column col of row i, a string column. The string is a
+// copy, the caller's to keep (Arrow's own Value is a view of the batch's
+// buffer, which a reusing allocator hands on after the batch).
 func (r Rows) Str(col string, i int) string {
 	a, j := r.cell(col, i)
 	switch a := a.(type) {
 	case *array.String:
-		return a.Value(j)
+		return strings.Clone(a.Value(j))
 	case *array.LargeString:
-		return a.Value(j)
+		return strings.Clone(a.Value(j))
 	case *array.StringView:
-		return a.Value(j)
+		return strings.Clone(a.Value(j))
 	}
 	panic(fmt.Sprintf("stateful: Rows.Str: column %q is %s, not a string", col, a.DataType()))
 }
