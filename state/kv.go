@@ -26,6 +26,12 @@ type kv struct {
 	m map[string][]byte
 	// bytes is the sum of the capacities of the entry buffers.
 	bytes int64
+	// last is the key get found last and lastBuf its entry buffer, as the
+	// map holds it: a set of that key (an operator reads a key, merges
+	// and writes it back) then needs no second lookup. Every change to
+	// the map keeps them true or clears them.
+	last    string
+	lastBuf []byte
 }
 
 func newKV(sizeHint int) *kv {
@@ -57,7 +63,18 @@ func (d *kv) get(key []byte) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
+	d.last, d.lastBuf = keyOf(buf, len(key)), buf
 	return entryValue(buf, len(key)), true
+}
+
+// lookup finds key's entry buffer, from the last get when it was this
+// key.
+func (d *kv) lookup(key []byte) ([]byte, bool) {
+	if d.lastBuf != nil && d.last == string(key) {
+		return d.lastBuf, true
+	}
+	buf, ok := d.m[string(key)]
+	return buf, ok
 }
 
 // set sets key to value. It returns the key as stored in the map, the
@@ -65,7 +82,7 @@ func (d *kv) get(key []byte) ([]byte, bool) {
 // it replaces), and whether the key was present before.
 func (d *kv) set(key, value []byte) (string, []byte, bool) {
 	kl := len(key)
-	if buf, ok := d.m[string(key)]; ok {
+	if buf, ok := d.lookup(key); ok {
 		ks := keyOf(buf, kl)
 		if cap(buf)-markLen-kl >= len(value) {
 			nb := buf[:markLen+kl+len(value)]
@@ -73,6 +90,7 @@ func (d *kv) set(key, value []byte) (string, []byte, bool) {
 			if len(nb) != len(buf) {
 				d.m[ks] = nb
 			}
+			d.last, d.lastBuf = ks, nb
 			return ks, nb, true
 		}
 		d.bytes -= int64(cap(buf))
@@ -80,6 +98,7 @@ func (d *kv) set(key, value []byte) (string, []byte, bool) {
 		copy(nb[:markLen], buf[:markLen])
 		d.m[nks] = nb
 		d.bytes += int64(cap(nb))
+		d.last, d.lastBuf = nks, nb
 		return nks, nb, true
 	}
 	nb, ks := newEntry(key, value)
@@ -110,6 +129,9 @@ func (d *kv) del(key []byte) (string, []byte, bool) {
 	ks := keyOf(buf, len(key))
 	delete(d.m, ks)
 	d.bytes -= int64(cap(buf))
+	if d.lastBuf != nil && d.last == ks {
+		d.last, d.lastBuf = "", nil
+	}
 	return ks, buf, true
 }
 

@@ -850,3 +850,45 @@ func TestRandomFailuresAndRestarts(t *testing.T) {
 		s.Abort()
 	}
 }
+
+// A Put right after a Get of the same key reuses what the Get found; a
+// Delete, a growing value or another key in between must not leave it
+// pointing at a stale entry.
+func TestGetThenChangeSameKey(t *testing.T) {
+	ckpt := objstore.NewMemory()
+	prov := newTestProvider(t, ckpt)
+	id := StoreID{Operator: "agg", Partition: 0}
+	s := open(t, prov, id, EmptyVersion)
+	k, other := []byte("key"), []byte("other")
+	s.Put(k, []byte("v1"))
+	s.Put(other, []byte("o"))
+	if v, ok := s.Get(k); !ok || string(v) != "v1" {
+		t.Fatalf("Get = %q, %v", v, ok)
+	}
+	s.Delete(k)
+	s.Put(k, []byte("v2"))
+	if v, ok := s.Get(k); !ok || string(v) != "v2" || s.Len() != 2 {
+		t.Fatalf("after Get, Delete, Put: Get = %q, %v, Len %d; want v2, 2 keys", v, ok, s.Len())
+	}
+	s.Put(k, []byte("a much longer value than the entry had room for"))
+	s.Put(other, []byte("o2"))
+	s.Put(k, []byte("v3"))
+	if v, _ := s.Get(k); string(v) != "v3" {
+		t.Fatalf("Get = %q, want v3", v)
+	}
+	if v, _ := s.Get(other); string(v) != "o2" {
+		t.Fatalf("Get(other) = %q, want o2", v)
+	}
+	s.Get(k)
+	s.Delete(k)
+	if _, ok := s.Get(k); ok || s.Len() != 1 {
+		t.Fatalf("after Get, Delete: key present %v, Len %d", ok, s.Len())
+	}
+	s.Put(k, []byte("v4"))
+	v := commit(t, s)
+	s = open(t, newTestProvider(t, ckpt), id, v)
+	if got, ok := s.Get(k); !ok || string(got) != "v4" || s.Len() != 2 {
+		t.Fatalf("recovered: Get = %q, %v, Len %d; want v4, 2 keys", got, ok, s.Len())
+	}
+	s.Abort()
+}

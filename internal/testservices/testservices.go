@@ -164,7 +164,7 @@ func NewBucket(t testing.TB, ep S3Endpoint) string {
 	name := bucketName(t.Name())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{Region: ep.Region}); err != nil {
+	if err := makeBucket(ctx, c, name, ep.Region); err != nil {
 		t.Fatalf("testservices: create bucket %q on %s: %v", name, ep.Endpoint, err)
 	}
 	t.Cleanup(func() {
@@ -223,4 +223,29 @@ func bucketName(testName string) string {
 	_, _ = rand.Read(rnd[:])
 	b.WriteString(hex.EncodeToString(rnd[:]))
 	return b.String()
+}
+
+// makeBucket creates bucket name, retrying while the server answers that
+// it is busy: a MinIO server just started, or on a disk saturated by
+// other work, refuses writes for a moment with "Resource requested is
+// unwritable, please reduce your request rate" (SlowDown) rather than
+// waiting.
+func makeBucket(ctx context.Context, c *minio.Client, name, region string) error {
+	delay := 100 * time.Millisecond
+	for {
+		err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{Region: region})
+		if err == nil {
+			return nil
+		}
+		code := minio.ToErrorResponse(err).Code
+		if code != "SlowDown" && code != "SlowDownWrite" && code != "XMinioServerNotInitialized" {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (the server was still busy when the wait ended)", err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
 }
